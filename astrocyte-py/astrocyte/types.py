@@ -311,6 +311,7 @@ class RecallTrace(_Portable):
     strategies: list[StrategyTrace] = Field(default_factory=list)
     fusion: str = "rrf"
     total_ms: float = 0.0
+    embedding_ms: float = Field(default=0.0, description="Part of total_ms spent embedding the query.")
     tokens_used: int = 0
     truncated: bool = Field(default=False, description="True when the token budget dropped hits.")
     notes: list[str] = Field(default_factory=list)

@@ -56,9 +56,7 @@ def validate_vector(vector: Sequence[float], expected_dim: int | None, *, field:
     if not vector:
         raise InvalidRequestError("vector must not be empty", field=field)
     if expected_dim is not None and len(vector) != expected_dim:
-        raise DimensionMismatchError(
-            f"expected {expected_dim} dimensions, got {len(vector)}", field=field
-        )
+        raise DimensionMismatchError(f"expected {expected_dim} dimensions, got {len(vector)}", field=field)
     if not np.all(np.isfinite(np.asarray(vector, dtype=np.float64))):
         raise InvalidRequestError("vector contains NaN or infinity", field=field)
 

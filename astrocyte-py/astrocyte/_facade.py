@@ -1,0 +1,255 @@
+"""``Astrocyte``: the one object agents use — retain, recall, reflect, forget."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Coroutine, Mapping, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from astrocyte._discovery import create_provider
+from astrocyte.config import AstrocyteConfig, load_config
+from astrocyte.errors import InvalidRequestError
+from astrocyte.identity import AstrocyteContext
+from astrocyte.pipeline.forget import forget as _forget
+from astrocyte.pipeline.recall import RecallPipeline
+from astrocyte.pipeline.reflect import build_context, extractive_answer, llm_answer
+from astrocyte.pipeline.retain import RetainPipeline
+from astrocyte.pipeline.stores import MemoryStores
+from astrocyte.types import (
+    ForgetRequest,
+    ForgetResult,
+    RecallRequest,
+    RecallResult,
+    ReflectRequest,
+    ReflectResult,
+    RetainRequest,
+    RetainResult,
+)
+
+__all__ = ["Astrocyte", "SyncAstrocyte"]
+
+_Model = TypeVar("_Model", bound=BaseModel)
+_T = TypeVar("_T")
+
+
+def _coerce(model: type[_Model], request: _Model | Mapping[str, object] | None, fields: dict[str, object]) -> _Model:
+    """Accept a DTO, a dict, or keyword fields; turn validation failures into InvalidRequestError."""
+    if isinstance(request, model):
+        return request
+    data: dict[str, object] = dict(request or {})
+    data.update({k: v for k, v in fields.items() if v is not None})
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        location = ".".join(str(part) for part in first["loc"]) or None
+        raise InvalidRequestError(first["msg"], field=location) from exc
+
+
+class Astrocyte:
+    """Memory for an agent over the stores chosen in ``astrocyte.yaml``.
+
+    >>> async with Astrocyte.from_config() as memory:                    # doctest: +SKIP
+    ...     await memory.retain("Alice moved to Lisbon in May 2023.", bank_id="alice")
+    ...     result = await memory.recall("Where does Alice live?", bank_id="alice")
+    """
+
+    def __init__(self, config: AstrocyteConfig, stores: MemoryStores) -> None:
+        self.config = config
+        self.stores = stores
+        self._retain = RetainPipeline(stores, config.retain, config.pii)
+        self._recall = RecallPipeline(stores, config.recall, config.homeostasis)
+
+    # ------------------------------------------------------------------ construction
+
+    @classmethod
+    def from_config(cls, source: str | os.PathLike[str] | Mapping[str, Any] | None = None) -> Astrocyte:
+        """Build from a YAML/JSON file, a dict, or (``None``) ``./astrocyte.yaml`` or the embedded default."""
+        config = load_config(source)
+        return cls(config, _build_stores(config))
+
+    async def close(self) -> None:
+        await self.stores.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    # ------------------------------------------------------------------ the four verbs
+
+    async def retain(
+        self,
+        content: str | RetainRequest | Mapping[str, Any],
+        *,
+        bank_id: str | None = None,
+        context: AstrocyteContext | None = None,
+        **fields: Any,
+    ) -> RetainResult:
+        """Remember ``content`` in ``bank_id``. Extra fields: content_type, metadata, tags,
+        occurred_at, source, extraction_profile, idempotency_key (see :class:`RetainRequest`)."""
+        if isinstance(content, str):
+            request = _coerce(RetainRequest, None, {"content": content, "bank_id": bank_id, **fields})
+        else:
+            request = _coerce(RetainRequest, content, {"bank_id": bank_id, **fields})
+        return await self._retain.retain(request)
+
+    async def retain_many(
+        self,
+        requests: Sequence[RetainRequest | Mapping[str, Any]],
+        *,
+        context: AstrocyteContext | None = None,
+    ) -> list[RetainResult]:
+        """Retain a batch: one embedding call, one write per store and bank; all-or-nothing."""
+        return await self._retain.retain_many([_coerce(RetainRequest, r, {}) for r in requests])
+
+    async def recall(
+        self,
+        query: str | RecallRequest | Mapping[str, Any],
+        *,
+        bank_id: str | None = None,
+        context: AstrocyteContext | None = None,
+        now: datetime | None = None,
+        **fields: Any,
+    ) -> RecallResult:
+        """The memories most relevant to ``query``. ``now`` anchors relative times ("last May")."""
+        request = self._recall_request(query, bank_id, fields)
+        return await self._recall.recall(request, _banks(request), now=now)
+
+    async def reflect(
+        self,
+        query: str | ReflectRequest | Mapping[str, Any],
+        *,
+        bank_id: str | None = None,
+        context: AstrocyteContext | None = None,
+        now: datetime | None = None,
+        **fields: Any,
+    ) -> ReflectResult:
+        """Answer ``query`` from memory (LLM synthesis when configured, else extractive), citing memories."""
+        if isinstance(query, str):
+            request = _coerce(ReflectRequest, None, {"query": query, "bank_id": bank_id, **fields})
+        else:
+            request = _coerce(ReflectRequest, query, {"bank_id": bank_id, **fields})
+        recall_request = RecallRequest(
+            query=request.query,
+            bank_id=request.bank_id,
+            bank_ids=request.bank_ids,
+            max_results=request.max_results,
+            tags=request.tags,
+            time_range=request.time_range,
+        )
+        recalled = await self._recall.recall(recall_request, _banks(recall_request), now=now)
+        limit = self.config.homeostasis.max_reflect_context_tokens
+        context_hits = build_context(recalled.hits, min(request.max_tokens or limit, limit))
+        if self.stores.llm is not None:
+            return await llm_answer(request.query, context_hits, self.stores.llm)
+        return extractive_answer(request.query, context_hits)
+
+    async def forget(
+        self,
+        request: ForgetRequest | Mapping[str, Any] | None = None,
+        *,
+        bank_id: str | None = None,
+        context: AstrocyteContext | None = None,
+        memory_ids: Sequence[str] | None = None,
+        **fields: Any,
+    ) -> ForgetResult:
+        """Forget by ``memory_ids``, ``tags``, ``time_range`` or ``all=True`` (whole bank), in every store."""
+        ids = list(memory_ids) if memory_ids is not None else None
+        forget_request = _coerce(ForgetRequest, request, {"bank_id": bank_id, "memory_ids": ids, **fields})
+        return await _forget(self.stores, forget_request)
+
+    async def banks(self, *, context: AstrocyteContext | None = None) -> list[str]:
+        """Banks that hold at least one memory."""
+        return await self.stores.vector.list_banks()
+
+    def _recall_request(
+        self, query: str | RecallRequest | Mapping[str, Any], bank_id: str | None, fields: dict[str, Any]
+    ) -> RecallRequest:
+        if isinstance(query, str):
+            return _coerce(RecallRequest, None, {"query": query, "bank_id": bank_id, **fields})
+        return _coerce(RecallRequest, query, {"bank_id": bank_id, **fields})
+
+
+def _banks(request: RecallRequest) -> list[str]:
+    banks = request.banks()
+    if not banks:
+        raise InvalidRequestError("give bank_id or bank_ids", field="bank_id")
+    return banks
+
+
+def _build_stores(config: AstrocyteConfig) -> MemoryStores:
+    def make(kind: str, name: str | None, settings: Mapping[str, Any]) -> Any:
+        return None if name is None else create_provider(kind, name, settings)
+
+    return MemoryStores(
+        vector=make("vector_store", config.vector_store, config.vector_store_config),
+        embedder=make("embedding_provider", config.embedding_provider, config.embedding_provider_config),
+        document=make("document_store", config.document_store, config.document_store_config),
+        graph=make("graph_store", config.graph_store, config.graph_store_config),
+        llm=make("llm_provider", config.llm_provider, config.llm_provider_config),
+    )
+
+
+class SyncAstrocyte:
+    """Blocking twin of :class:`Astrocyte` for scripts and notebooks (runs its own event loop).
+
+    >>> with SyncAstrocyte.from_config({"profile": "minimal"}) as memory:   # doctest: +SKIP
+    ...     memory.retain("Bob likes green tea.", bank_id="bob")
+    """
+
+    def __init__(self, memory: Astrocyte) -> None:
+        self._memory = memory
+        self._runner = asyncio.Runner()
+
+    @classmethod
+    def from_config(cls, source: str | os.PathLike[str] | Mapping[str, Any] | None = None) -> SyncAstrocyte:
+        return cls(Astrocyte.from_config(source))
+
+    @property
+    def config(self) -> AstrocyteConfig:
+        return self._memory.config
+
+    def _run(self, coro: Coroutine[Any, Any, _T]) -> _T:
+        return self._runner.run(coro)
+
+    def retain(self, content: str | RetainRequest | Mapping[str, Any], **kwargs: Any) -> RetainResult:
+        return self._run(self._memory.retain(content, **kwargs))
+
+    def retain_many(self, requests: Sequence[RetainRequest | Mapping[str, Any]], **kwargs: Any) -> list[RetainResult]:
+        return self._run(self._memory.retain_many(requests, **kwargs))
+
+    def recall(self, query: str | RecallRequest | Mapping[str, Any], **kwargs: Any) -> RecallResult:
+        return self._run(self._memory.recall(query, **kwargs))
+
+    def reflect(self, query: str | ReflectRequest | Mapping[str, Any], **kwargs: Any) -> ReflectResult:
+        return self._run(self._memory.reflect(query, **kwargs))
+
+    def forget(self, request: ForgetRequest | Mapping[str, Any] | None = None, **kwargs: Any) -> ForgetResult:
+        return self._run(self._memory.forget(request, **kwargs))
+
+    def banks(self) -> list[str]:
+        return self._run(self._memory.banks())
+
+    def close(self) -> None:
+        try:
+            self._run(self._memory.close())
+        finally:
+            self._runner.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+

@@ -1,0 +1,1 @@
+"""Benchmarks: LoCoMo retrieval quality, storage and gateway latency."""

@@ -1,0 +1,301 @@
+"""Recall path: strategies in parallel → weighted RRF → optional rerank → result cap and token budget.
+
+Strategies (each can be switched off by weight 0 in ``recall.strategies`` or per request):
+
+* ``vector``   — cosine nearest neighbours of the query embedding;
+* ``fulltext`` — BM25 over the DocumentStore;
+* ``graph``    — memories mentioning the entities named in the query (and their linked entities);
+* ``temporal`` — when the query names a time ("last May", "in 2023"), vector search inside it.
+
+A strategy that fails is recorded in the trace and the others still answer; only when every strategy
+fails does recall raise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from astrocyte.config import HomeostasisSettings, RecallSettings
+from astrocyte.errors import InvalidRequestError, StoreError
+from astrocyte.pipeline.entities import query_entity_names
+from astrocyte.pipeline.fusion import rrf_fuse
+from astrocyte.pipeline.stores import MemoryStores
+from astrocyte.pipeline.temporal import TemporalMatch, parse_time_expression
+from astrocyte.pipeline.tokens import count_tokens
+from astrocyte.stores._filters import as_utc
+from astrocyte.types import (
+    MemoryHit,
+    Metadata,
+    RecallRequest,
+    RecallResult,
+    RecallTrace,
+    StrategyTrace,
+    TimeRange,
+    VectorFilters,
+)
+
+__all__ = ["STRATEGIES", "RecallPipeline"]
+
+STRATEGIES: tuple[str, ...] = ("vector", "fulltext", "graph", "temporal")
+_SEP = "\x1f"
+
+
+@dataclass(slots=True)
+class _Payload:
+    bank_id: str
+    memory_id: str
+    text: str
+    metadata: Metadata
+    tags: list[str]
+    occurred_at: datetime | None
+    strategies: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _StrategyRun:
+    name: str
+    bank_id: str
+    ranked: list[_Payload | str]  # a payload, or a bare memory id (graph) to hydrate later
+    trace: StrategyTrace
+
+
+class RecallPipeline:
+    def __init__(self, stores: MemoryStores, settings: RecallSettings, limits: HomeostasisSettings) -> None:
+        self._stores = stores
+        self._settings = settings
+        self._limits = limits
+
+    def _active(self, request: RecallRequest) -> dict[str, float]:
+        weights = {name: w for name, w in self._settings.strategies.items() if w > 0}
+        if request.strategies is not None:
+            unknown = set(request.strategies) - set(STRATEGIES)
+            if unknown:
+                raise InvalidRequestError(
+                    f"unknown strategies {sorted(unknown)}; choose from {list(STRATEGIES)}", field="strategies"
+                )
+            weights = {name: weights.get(name, 1.0) for name in request.strategies}
+        if self._stores.document is None:
+            weights.pop("fulltext", None)
+        if self._stores.graph is None:
+            weights.pop("graph", None)
+        return weights
+
+    async def recall(self, request: RecallRequest, banks: list[str], now: datetime | None = None) -> RecallResult:
+        started = time.perf_counter()
+        weights = self._active(request)
+        filters = None
+        if request.tags or request.time_range:
+            filters = VectorFilters(tags=request.tags, time_range=request.time_range)
+        needs_vector = "vector" in weights or "temporal" in weights
+        embed_started = time.perf_counter()
+        query_vector = (await self._stores.embedder.embed([request.query]))[0] if needs_vector else []
+        embedding_ms = (time.perf_counter() - embed_started) * 1000
+        temporal = parse_time_expression(request.query, now) if "temporal" in weights else None
+        names = query_entity_names(request.query) if "graph" in weights else []
+
+        jobs: list[Awaitable[_StrategyRun]] = []
+        for bank in banks:
+            for name in weights:
+                runner = self._runner(name, request.query, query_vector, bank, filters, temporal, names)
+                if runner is not None:
+                    jobs.append(self._timed(name, bank, weights[name], runner))
+        runs = list(await asyncio.gather(*jobs))
+        if runs and all(r.trace.error for r in runs):
+            raise StoreError("every recall strategy failed: " + "; ".join(f"{r.name}: {r.trace.error}" for r in runs))
+
+        trace = RecallTrace(strategies=[r.trace for r in runs], embedding_ms=embedding_ms)
+        if temporal is not None:
+            trace.notes.append(f"temporal: '{temporal.phrase}' → {_fmt_range(temporal.time_range)}")
+        hits = await self._fuse(runs, weights, trace)
+        if request.external_context:
+            hits = self._merge_external(hits, request, weights)
+        if self._stores.reranker is not None and self._settings.rerank:
+            hits = await self._stores.reranker.rerank(request.query, hits)
+        hits = self._budget(hits, request, trace)
+        trace.total_ms = (time.perf_counter() - started) * 1000
+        return RecallResult(hits=hits, trace=trace)
+
+    # ------------------------------------------------------------------ strategies
+
+    def _runner(
+        self,
+        name: str,
+        query: str,
+        vector: list[float],
+        bank: str,
+        filters: VectorFilters | None,
+        temporal: TemporalMatch | None,
+        names: list[str],
+    ) -> Callable[[], Awaitable[list[_Payload | str]]] | None:
+        pool = self._settings.candidate_pool
+        if name == "vector":
+            return lambda: self._vector(vector, bank, pool, filters)
+        if name == "fulltext":
+            return lambda: self._fulltext(query, bank, pool, filters)
+        if name == "graph" and names:
+            return lambda: self._graph(names, bank, pool)
+        if name == "temporal" and temporal is not None:
+            scoped = (filters or VectorFilters()).model_copy(
+                update={"time_range": _intersect(filters, temporal.time_range)}
+            )
+            return lambda: self._vector(vector, bank, pool, scoped)
+        return None
+
+    async def _timed(
+        self, name: str, bank: str, weight: float, runner: Callable[[], Awaitable[list[_Payload | str]]]
+    ) -> _StrategyRun:
+        started = time.perf_counter()
+        trace = StrategyTrace(name=name, bank_id=bank, weight=weight)
+        ranked: list[_Payload | str] = []
+        try:
+            ranked = await runner()
+        except Exception as exc:  # one broken store must not fail the whole recall
+            trace.error = f"{type(exc).__name__}: {exc}"
+        trace.duration_ms = (time.perf_counter() - started) * 1000
+        trace.hit_ids = [r if isinstance(r, str) else r.memory_id for r in ranked]
+        return _StrategyRun(name, bank, ranked, trace)
+
+    async def _vector(
+        self, vector: list[float], bank: str, limit: int, filters: VectorFilters | None
+    ) -> list[_Payload | str]:
+        hits = await self._stores.vector.search_similar(vector, bank, limit=limit, filters=filters)
+        return [_Payload(bank, h.id, h.text, h.metadata, h.tags, h.occurred_at) for h in hits]
+
+    async def _fulltext(self, query: str, bank: str, limit: int, filters: VectorFilters | None) -> list[_Payload | str]:
+        assert self._stores.document is not None
+        hits = await self._stores.document.search_fulltext(query, bank, limit=limit, filters=filters)
+        return [_Payload(bank, h.id, h.text, h.metadata, h.tags, h.occurred_at) for h in hits]
+
+    async def _graph(self, names: list[str], bank: str, limit: int) -> list[_Payload | str]:
+        graph = self._stores.graph
+        assert graph is not None
+        found = await asyncio.gather(*(graph.query_entities(n, bank, limit=3) for n in names))
+        entity_ids = list(dict.fromkeys(e.id for group in found for e in group))
+        if not entity_ids:
+            return []
+        hits = await graph.query_neighbors(entity_ids, bank, max_depth=1, limit=limit)
+        return [h.memory_id for h in hits]
+
+    # ------------------------------------------------------------------ fusion and limits
+
+    async def _fuse(self, runs: list[_StrategyRun], weights: dict[str, float], trace: RecallTrace) -> list[MemoryHit]:
+        payloads: dict[str, _Payload] = {}
+        rankings: dict[str, list[str]] = {}
+        missing: dict[str, str] = {}
+        for run in runs:
+            keys: list[str] = []
+            for entry in run.ranked:
+                memory_id = entry if isinstance(entry, str) else entry.memory_id
+                key = f"{run.bank_id}{_SEP}{memory_id}"
+                keys.append(key)
+                if isinstance(entry, str):
+                    missing.setdefault(key, run.bank_id)
+                else:
+                    payloads.setdefault(key, entry)
+            rankings[f"{run.name}{_SEP}{run.bank_id}"] = keys
+        await self._hydrate(missing, payloads, trace)
+        run_weights = {f"{r.name}{_SEP}{r.bank_id}": weights.get(r.name, 1.0) for r in runs}
+        for run_key, keys in rankings.items():
+            strategy = run_key.split(_SEP, 1)[0]
+            for key in keys:
+                if key in payloads and strategy not in payloads[key].strategies:
+                    payloads[key].strategies.append(strategy)
+        fused = rrf_fuse(
+            {rk: [k for k in keys if k in payloads] for rk, keys in rankings.items()}, run_weights, self._settings.rrf_k
+        )
+        return [
+            MemoryHit(
+                memory_id=p.memory_id,
+                bank_id=p.bank_id,
+                text=p.text,
+                score=score,
+                metadata=p.metadata,
+                tags=p.tags,
+                occurred_at=p.occurred_at,
+                strategies=p.strategies,
+            )
+            for key, score in fused
+            for p in (payloads[key],)
+        ]
+
+    async def _hydrate(self, missing: dict[str, str], payloads: dict[str, _Payload], trace: RecallTrace) -> None:
+        """Fetch text for graph-only hits from the document store."""
+        wanted = {key: bank for key, bank in missing.items() if key not in payloads}
+        if not wanted or self._stores.document is None:
+            if wanted:
+                trace.notes.append(f"{len(wanted)} graph hits dropped: no document store to read their text")
+            return
+        document_store = self._stores.document
+        keys = list(wanted)
+        docs = await asyncio.gather(
+            *(document_store.get_document(key.split(_SEP, 1)[1], wanted[key]) for key in keys)
+        )
+        for key, doc in zip(keys, docs, strict=True):
+            if doc is not None:
+                payloads[key] = _Payload(wanted[key], doc.id, doc.text, doc.metadata, doc.tags, doc.occurred_at)
+
+    def _merge_external(
+        self, hits: list[MemoryHit], request: RecallRequest, weights: dict[str, float]
+    ) -> list[MemoryHit]:
+        """Caller-supplied context joins the fused list by RRF as one more ranking."""
+        assert request.external_context is not None
+        external = {
+            f"external:{item.id or index}": MemoryHit(
+                memory_id=item.id or f"external-{index}",
+                bank_id=item.source,
+                text=item.text,
+                score=0.0,
+                metadata=item.metadata,
+                strategies=["external"],
+            )
+            for index, item in enumerate(request.external_context)
+        }
+        local = {f"{h.bank_id}{_SEP}{h.memory_id}": h for h in hits}
+        fused = rrf_fuse(
+            {"local": list(local), "external": list(external)},
+            {"local": 1.0, "external": weights.get("external", 1.0)},
+            self._settings.rrf_k,
+        )
+        merged = {**local, **external}
+        return [merged[key].model_copy(update={"score": score}) for key, score in fused]
+
+    def _budget(self, hits: list[MemoryHit], request: RecallRequest, trace: RecallTrace) -> list[MemoryHit]:
+        limit = min(request.max_results, self._limits.max_recall_results)
+        max_tokens = min(request.max_tokens or self._limits.max_recall_tokens, self._limits.max_recall_tokens)
+        kept: list[MemoryHit] = []
+        used = 0
+        for hit in hits[:limit]:
+            cost = count_tokens(hit.text)
+            if used + cost > max_tokens:
+                trace.truncated = True
+                break
+            kept.append(hit)
+            used += cost
+        if len(hits) > limit:
+            trace.notes.append(f"{len(hits) - limit} fused hits beyond max_results")
+        trace.tokens_used = used
+        return kept
+
+
+def _intersect(filters: VectorFilters | None, time_range: TimeRange) -> TimeRange:
+    """The query's time expression narrowed by an explicit request time range, if any."""
+    explicit = filters.time_range if filters else None
+    if explicit is None:
+        return time_range
+    starts = [t for t in (as_utc(explicit.start), as_utc(time_range.start)) if t is not None]
+    ends = [t for t in (as_utc(explicit.end), as_utc(time_range.end)) if t is not None]
+    start = max(starts) if starts else None
+    end = min(ends) if ends else None
+    if start is not None and end is not None and start > end:
+        end = start
+    return TimeRange(start=start, end=end)
+
+
+def _fmt_range(time_range: TimeRange) -> str:
+    start = time_range.start.date().isoformat() if time_range.start else "…"
+    end = time_range.end.date().isoformat() if time_range.end else "…"
+    return f"[{start}, {end})"

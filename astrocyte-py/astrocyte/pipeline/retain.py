@@ -1,0 +1,261 @@
+"""Retain path: normalise → PII barrier → chunk → extract entities → embed → dedup → write every store.
+
+A write is all-or-nothing across stores: when a store fails, what earlier stores took is deleted
+again (compensation) and a :class:`StoreError` names the store. With an ``idempotency_key`` memory
+ids are derived from the key, so a repeated (or concurrent) retain rewrites the same rows and
+a replay is reported instead of writing twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+
+from astrocyte.config import PiiSettings, RetainSettings
+from astrocyte.errors import AstrocyteError, InvalidRequestError, StoreError
+from astrocyte.pipeline.chunking import Chunk, chunk_content
+from astrocyte.pipeline.entities import ExtractedEntity, LLMEntityExtractor, entity_id, extract_entities_rules
+from astrocyte.pipeline.normalize import normalize_text
+from astrocyte.pipeline.stores import MemoryStores
+from astrocyte.policy.pii import PiiScanner
+from astrocyte.types import (
+    Document,
+    Entity,
+    MemoryEntityAssociation,
+    Metadata,
+    RetainRequest,
+    RetainResult,
+    VectorFilters,
+    VectorItem,
+)
+
+__all__ = ["IDEMPOTENCY_KEY", "RetainPipeline"]
+
+logger = logging.getLogger("astrocyte.retain")
+
+#: Reserved metadata keys the pipeline writes on every memory.
+IDEMPOTENCY_KEY = "_idempotency_key"
+_ID_NAMESPACE = uuid.UUID("6f1c1f0e-7d1a-4a53-9a57-6a1f3c2b8e11")
+
+
+@dataclass(slots=True)
+class _Prepared:
+    chunk: Chunk
+    memory_id: str
+    vector: list[float]
+    entities: list[ExtractedEntity]
+    chunk_index: int
+
+
+class RetainPipeline:
+    def __init__(self, stores: MemoryStores, settings: RetainSettings, pii: PiiSettings) -> None:
+        self._stores = stores
+        self._settings = settings
+        self._pii = pii
+        self._scanner = PiiScanner(pii.types) if pii.action != "off" else None
+        use_llm = settings.entity_extraction == "llm" and stores.llm is not None
+        self._llm_extractor = LLMEntityExtractor(stores.llm) if use_llm and stores.llm else None
+
+    async def retain(self, request: RetainRequest) -> RetainResult:
+        return (await self.retain_many([request]))[0]
+
+    async def retain_many(self, requests: list[RetainRequest]) -> list[RetainResult]:
+        """Retain a batch with one embedding call and one write per store and bank.
+
+        The batch is all-or-nothing: a store failure undoes every memory of the batch.
+        """
+        planned: list[tuple[RetainRequest, list[Chunk]]] = []
+        results: dict[int, RetainResult] = {}
+        for index, request in enumerate(requests):
+            chunks = self._chunk(request)
+            replay = await self._find_replay(request) if request.idempotency_key else None
+            if replay is not None:
+                results[index] = replay
+            else:
+                planned.append((request, chunks))
+        texts = [chunk.text for _, chunks in planned for chunk in chunks]
+        vectors = iter(await self._stores.embedder.embed(texts) if texts else [])
+        batch: list[tuple[RetainRequest, list[_Prepared], dict[str, str], int]] = []
+        pending: dict[str, list[_Prepared]] = {}
+        for request, chunks in planned:
+            prepared = [
+                _Prepared(chunk, self._memory_id(request, i), next(vectors), await self._entities(chunk.text), i)
+                for i, chunk in enumerate(chunks)
+            ]
+            kept, duplicate_of = await self._deduplicate(request.bank_id, prepared, pending.setdefault(request.bank_id, []))
+            pending[request.bank_id].extend(kept)
+            batch.append((request, kept, duplicate_of, len(chunks)))
+        await self._write(batch)
+        planned_results = iter(
+            RetainResult(
+                memory_ids=[p.memory_id for p in kept],
+                bank_id=request.bank_id,
+                chunk_count=count,
+                duplicate_of=duplicate_of,
+                entities=list(dict.fromkeys(e.name for p in kept for e in p.entities)),
+            )
+            for request, kept, duplicate_of, count in batch
+        )
+        return [results[i] if i in results else next(planned_results) for i in range(len(requests))]
+
+    def _chunk(self, request: RetainRequest) -> list[Chunk]:
+        content = self._apply_pii(normalize_text(request.content))
+        if not content:
+            raise InvalidRequestError("content is empty after normalisation", field="content")
+        return chunk_content(
+            content,
+            request.content_type,
+            strategy=self._settings.chunk_strategy,
+            max_size=self._settings.max_chunk_size,
+            overlap=self._settings.chunk_overlap,
+        )
+
+    # ------------------------------------------------------------------ steps
+
+    def _apply_pii(self, content: str) -> str:
+        if self._scanner is None:
+            return content
+        if self._pii.action == "redact":
+            redacted, findings = self._scanner.redact(content)
+            if findings:
+                logger.info("pii redacted", extra={"pii_types": sorted({f.pii_type for f in findings})})
+            return redacted
+        findings = self._scanner.scan(content)
+        if findings and self._pii.action == "reject":
+            kinds = ", ".join(sorted({f.pii_type for f in findings}))
+            raise InvalidRequestError(f"content contains PII ({kinds}) and pii.action is 'reject'", field="content")
+        if findings:
+            logger.warning("pii detected", extra={"pii_types": sorted({f.pii_type for f in findings})})
+        return content
+
+    def _memory_id(self, request: RetainRequest, index: int) -> str:
+        if request.idempotency_key:
+            name = f"{request.bank_id}\x1f{request.idempotency_key}\x1f{index}"
+            return "mem_" + uuid.uuid5(_ID_NAMESPACE, name).hex
+        return "mem_" + uuid.uuid4().hex
+
+    async def _find_replay(self, request: RetainRequest) -> RetainResult | None:
+        """Memories already written under this idempotency key (found by metadata filter alone)."""
+        assert request.idempotency_key is not None
+        probe = [0.0] * self._stores.embedder.dimensions  # the filter selects; the vector is irrelevant
+        hits = await self._stores.vector.search_similar(
+            probe,
+            request.bank_id,
+            limit=1000,
+            filters=VectorFilters(metadata={IDEMPOTENCY_KEY: request.idempotency_key}),
+        )
+        if not hits:
+            return None
+        ids = sorted(hits, key=lambda h: int(str(h.metadata.get("_chunk_index", 0))))
+        return RetainResult(
+            memory_ids=[h.id for h in ids], bank_id=request.bank_id, chunk_count=len(ids), idempotent_replay=True
+        )
+
+    async def _entities(self, text: str) -> list[ExtractedEntity]:
+        mode = self._settings.entity_extraction
+        if mode == "none" or self._stores.graph is None:
+            return []
+        if self._llm_extractor is not None:
+            return await self._llm_extractor.extract(text)
+        return extract_entities_rules(text)
+
+    async def _deduplicate(
+        self, bank_id: str, prepared: list[_Prepared], pending: list[_Prepared]
+    ) -> tuple[list[_Prepared], dict[str, str]]:
+        """Drop chunks whose cosine to a stored memory reaches the threshold, and exact repeats of
+        chunks earlier in the same batch (``pending``)."""
+        threshold = (self._settings.dedup_threshold + 1.0) / 2.0  # stores map cosine to (cos + 1) / 2
+        if self._settings.dedup_threshold >= 1.0 + 1e-9:
+            return prepared, {}
+        kept: list[_Prepared] = []
+        duplicate_of: dict[str, str] = {}
+        for index, item in enumerate(prepared):
+            hits = await self._stores.vector.search_similar(item.vector, bank_id, limit=1)
+            if hits and hits[0].score >= threshold and hits[0].id != item.memory_id:
+                duplicate_of[str(index)] = hits[0].id
+                continue
+            twin = next((k for k in (*pending, *kept) if k.chunk.text == item.chunk.text), None)
+            if twin is not None:
+                duplicate_of[str(index)] = twin.memory_id
+                continue
+            kept.append(item)
+        return kept, duplicate_of
+
+    def _metadata(self, request: RetainRequest, item: _Prepared) -> Metadata:
+        metadata: Metadata = dict(request.metadata)
+        metadata["_content_type"] = request.content_type
+        metadata["_chunk_index"] = item.chunk_index
+        if request.source:
+            metadata["_source"] = request.source
+        if request.idempotency_key:
+            metadata[IDEMPOTENCY_KEY] = request.idempotency_key
+        if item.chunk.speakers:
+            metadata["_speakers"] = list(item.chunk.speakers)
+        return metadata
+
+    async def _write(self, batch: list[tuple[RetainRequest, list[_Prepared], dict[str, str], int]]) -> None:
+        by_bank: dict[str, list[tuple[VectorItem, _Prepared]]] = {}
+        for request, kept, _, _ in batch:
+            for item in kept:
+                vector_item = VectorItem(
+                    id=item.memory_id,
+                    bank_id=request.bank_id,
+                    vector=item.vector,
+                    text=item.chunk.text,
+                    metadata=self._metadata(request, item),
+                    tags=list(request.tags),
+                    occurred_at=request.occurred_at,
+                )
+                by_bank.setdefault(request.bank_id, []).append((vector_item, item))
+        done: list[tuple[str, str, list[str]]] = []  # (store kind, bank, ids) written so far
+        stage = "vector"
+        try:
+            for bank, entries in by_bank.items():
+                items = [v for v, _ in entries]
+                ids = [v.id for v in items]
+                stage = "vector"
+                await self._stores.vector.store_vectors(items)
+                done.append(("vector", bank, ids))
+                if self._stores.document is not None:
+                    stage = "document"
+                    docs = [
+                        Document(id=v.id, text=v.text, metadata=v.metadata, tags=v.tags, occurred_at=v.occurred_at)
+                        for v in items
+                    ]
+                    await self._stores.document.store_documents(docs, bank)
+                    done.append(("document", bank, ids))
+                if self._stores.graph is not None and any(p.entities for _, p in entries):
+                    stage = "graph"
+                    done.append(("graph", bank, ids))  # entity upserts may land before a later failure
+                    await self._write_graph(bank, [p for _, p in entries])
+        except Exception as exc:
+            await self._compensate(done)
+            if isinstance(exc, AstrocyteError) and not isinstance(exc, StoreError):
+                raise
+            raise StoreError(f"retain failed writing the {stage} store; nothing was kept: {exc}") from exc
+
+    async def _write_graph(self, bank: str, kept: list[_Prepared]) -> None:
+        assert self._stores.graph is not None
+        entities: dict[str, Entity] = {}
+        associations: list[MemoryEntityAssociation] = []
+        for item in kept:
+            for extracted in item.entities:
+                eid = entity_id(extracted.name)
+                entities.setdefault(eid, Entity(id=eid, name=extracted.name, entity_type=extracted.entity_type))
+                associations.append(MemoryEntityAssociation(memory_id=item.memory_id, entity_id=eid))
+        await self._stores.graph.store_entities(list(entities.values()), bank)
+        await self._stores.graph.link_memories_to_entities(associations, bank)
+
+    async def _compensate(self, done: list[tuple[str, str, list[str]]]) -> None:
+        """Undo a partial write; log (never mask the original error) when undo fails too."""
+        for kind, bank, ids in reversed(done):
+            try:
+                if kind == "vector":
+                    await self._stores.vector.delete(ids, bank)
+                elif kind == "document" and self._stores.document is not None:
+                    await self._stores.document.delete(ids, bank)
+                elif kind == "graph" and self._stores.graph is not None:
+                    await self._stores.graph.delete_memories(ids, bank)
+            except Exception:
+                logger.exception("retain compensation failed", extra={"store": kind, "bank_id": bank})

@@ -1,0 +1,112 @@
+"""PII barrier: detect and redact personal data before it reaches any store (sync, pure).
+
+Detectors: email, phone, credit card (Luhn-checked), IBAN (mod-97 checked), US SSN, IPv4/IPv6
+addresses and API-key-like secrets. Redaction replaces each finding with ``[REDACTED:<type>]``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+__all__ = ["PII_TYPES", "PiiFinding", "PiiScanner"]
+
+
+@dataclass(frozen=True, slots=True)
+class PiiFinding:
+    pii_type: str
+    start: int
+    end: int
+
+
+def _luhn_ok(candidate: str) -> bool:
+    digits = [int(c) for c in candidate if c.isdigit()]
+    if not 13 <= len(digits) <= 19:
+        return False
+    total = 0
+    for index, digit in enumerate(reversed(digits)):
+        if index % 2 == 1:
+            digit *= 2
+            digit -= 9 if digit > 9 else 0
+        total += digit
+    return total % 10 == 0
+
+
+def _iban_ok(candidate: str) -> bool:
+    compact = candidate.replace(" ", "").upper()
+    rotated = compact[4:] + compact[:4]
+    numeric = "".join(str(int(ch, 36)) for ch in rotated)
+    return len(compact) >= 15 and int(numeric) % 97 == 1
+
+
+def _ip_ok(candidate: str) -> bool:
+    try:
+        ipaddress.ip_address(candidate)
+    except ValueError:
+        return False
+    return True
+
+
+def _always(_: str) -> bool:
+    return True
+
+
+_DETECTORS: dict[str, tuple[re.Pattern[str], Callable[[str], bool]]] = {
+    "email": (re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}\b"), _always),
+    "credit_card": (re.compile(r"\b(?:\d[ -]?){12,18}\d\b"), _luhn_ok),
+    "iban": (re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b"), _iban_ok),
+    "ssn": (re.compile(r"\b(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}\b"), _always),
+    "phone": (
+        re.compile(r"(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{2,4}\)[ .-]?)?\d{2,4}[ .-]\d{3,4}[ .-]?\d{3,4}\b"),
+        _always,
+    ),
+    "ip_address": (
+        re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b|\b(?:[0-9a-fA-F]{1,4}:){2,7}[0-9a-fA-F]{0,4}(?::[0-9a-fA-F]{1,4})*\b"),
+        _ip_ok,
+    ),
+    "api_key": (
+        re.compile(
+            r"\b(?:sk|pk|rk|ghp|gho|ghs|xox[abp]|AKIA)[-_A-Za-z0-9]{16,}\b"
+            r"|\b(?=[A-Za-z0-9_-]{32,}\b)(?=[^\s]*\d)(?=[^\s]*[A-Za-z])[A-Za-z0-9_-]{32,}\b"
+        ),
+        _always,
+    ),
+}
+#: Detection order matters: earlier types claim their span first (a card number is not also a phone).
+PII_TYPES: tuple[str, ...] = tuple(_DETECTORS)
+
+
+class PiiScanner:
+    """Finds PII of the configured ``types`` in text."""
+
+    def __init__(self, types: Iterable[str] = PII_TYPES) -> None:
+        unknown = set(types) - set(PII_TYPES)
+        if unknown:
+            raise ValueError(f"unknown PII types: {sorted(unknown)}")
+        self._types = [t for t in PII_TYPES if t in set(types)]
+
+    def scan(self, text: str) -> list[PiiFinding]:
+        findings: list[PiiFinding] = []
+        taken: list[tuple[int, int]] = []
+        for pii_type in self._types:
+            pattern, check = _DETECTORS[pii_type]
+            for match in pattern.finditer(text):
+                start, end = match.span()
+                if any(start < e and s < end for s, e in taken) or not check(match.group(0)):
+                    continue
+                taken.append((start, end))
+                findings.append(PiiFinding(pii_type, start, end))
+        return sorted(findings, key=lambda f: f.start)
+
+    def redact(self, text: str) -> tuple[str, list[PiiFinding]]:
+        findings = self.scan(text)
+        pieces: list[str] = []
+        cursor = 0
+        for finding in findings:
+            pieces.append(text[cursor : finding.start])
+            pieces.append(f"[REDACTED:{finding.pii_type}]")
+            cursor = finding.end
+        pieces.append(text[cursor:])
+        return "".join(pieces), findings
