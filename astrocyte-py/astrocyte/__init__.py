@@ -1,5 +1,6 @@
 """Astrocyte: memory for AI agents — retain, recall, reflect and forget over pluggable storage."""
 
+from astrocyte._facade import Astrocyte, SyncAstrocyte
 from astrocyte.errors import (
     AccessDeniedError,
     AstrocyteError,
@@ -23,6 +24,8 @@ from astrocyte.types import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "Astrocyte",
+    "SyncAstrocyte",
     "AccessDeniedError",
     "AstrocyteError",
     "BackendNotInstalledError",

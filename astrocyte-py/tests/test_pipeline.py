@@ -74,7 +74,9 @@ async def test_temporal_query_is_grounded(memory: Astrocyte) -> None:
     result = await memory.recall("what happened on 9 June, 2023?", bank_id="b1", now=now)
     temporal = next(s for s in result.trace.strategies if s.name == "temporal")
     assert temporal.hit_ids, "the temporal strategy should find the memory of that day"
-    assert result.hits[0].text.startswith("Caroline: I moved from Sweden")
+    sweden = next(h for h in result.hits if h.text.startswith("Caroline: I moved from Sweden"))
+    assert "temporal" in sweden.strategies
+    assert sweden.memory_id == temporal.hit_ids[0]
     assert any("temporal" in note for note in result.trace.notes)
 
 

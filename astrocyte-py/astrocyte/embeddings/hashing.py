@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
 import math
 import re
 import unicodedata
@@ -49,9 +50,7 @@ from astrocyte.errors import ConfigError, InvalidRequestError
 
 __all__ = ["ENGLISH_STOP_WORDS", "HashingEmbedder"]
 
-#: Function words dropped from the word features (kept when a text has nothing else).
-ENGLISH_STOP_WORDS: frozenset[str] = frozenset(
-    """
+_STOP_WORDS_TEXT = """
     a about above after again against all am an and any are as at be because been before being
     below between both but by can could did do does doing down during each few for from further
     had has have having he her here hers herself him himself his how i if in into is it its itself
@@ -59,12 +58,14 @@ ENGLISH_STOP_WORDS: frozenset[str] = frozenset(
     over own same she should so some such than that the their theirs them themselves then there
     these they this those through to too under until up very was we were what when where which while
     who whom why will with would you your yours yourself yourselves s t d ll m re ve
-    """.split()
-)
+"""
+#: Function words dropped from the word features (kept when a text has nothing else).
+ENGLISH_STOP_WORDS: frozenset[str] = frozenset(_STOP_WORDS_TEXT.split())
 
 _TOKEN_RE = re.compile(r"\w+|[^\w\s]")
 _MASK64 = (1 << 64) - 1
 _EMPTY_FEATURE = "\x00empty"
+_CHUNK = 1024  # texts per NumPy accumulation step
 
 #: (word hash, bucket indices, signed values) of one word.
 _WordFeatures = tuple[int, tuple[int, ...], tuple[float, ...]]
@@ -103,9 +104,9 @@ class HashingEmbedder:
         *,
         dimensions: int = 384,
         ngram_range: Sequence[int] = (1, 2),
-        ngram_weight: float = 0.5,
+        ngram_weight: float = 0.25,
         char_ngrams: int = 3,
-        char_weight: float = 0.5,
+        char_weight: float = 2.0,
         stop_words: str | Sequence[str] | None = "english",
         cache_size: int = 32_768,
     ) -> None:
@@ -144,9 +145,10 @@ class HashingEmbedder:
         if not texts:
             return []
         if len(texts) > self.INLINE_BATCH_LIMIT:
-            matrix = await asyncio.to_thread(self.embed_batch, texts)
+            matrix = await asyncio.to_thread(self._matrix, texts)
         else:
-            matrix = self.embed_batch(texts)
+            matrix = self._matrix(texts)
+        # float64 rows: ``tolist`` of float64 is faster than of float32 and loses nothing.
         vectors: list[list[float]] = matrix.tolist()
         return vectors
 
@@ -154,28 +156,42 @@ class HashingEmbedder:
 
     def embed_one(self, text: str) -> npt.NDArray[np.float32]:
         """The vector of one text, shape ``(dimensions,)``."""
-        return self.embed_batch([text])[0]
+        row: npt.NDArray[np.float32] = self.embed_batch([text])[0]
+        return row
 
     def embed_batch(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         """Vectors of ``texts`` as a ``float32`` array of shape ``(len(texts), dimensions)``."""
+        return self._matrix(texts).astype(np.float32)
+
+    def _matrix(self, texts: Sequence[str]) -> npt.NDArray[np.float64]:
+        """Unit-length ``float64`` rows, built a cache-friendly chunk at a time."""
+        out = np.empty((len(texts), self._dimensions), dtype=np.float64)
+        for begin in range(0, len(texts), _CHUNK):
+            out[begin : begin + _CHUNK] = self._chunk(texts, begin, min(begin + _CHUNK, len(texts)))
+        return out
+
+    def _chunk(self, texts: Sequence[str], begin: int, end: int) -> npt.NDArray[np.float64]:
         dim = self._dimensions
         indices: list[int] = []
         values: list[float] = []
         per_row: list[int] = []
-        for position, text in enumerate(texts):
+        for position in range(begin, end):
+            text = texts[position]
             if not isinstance(text, str):
-                raise InvalidRequestError(f"expected a string, got {type(text).__name__}", field=f"texts[{position}]")
+                raise InvalidRequestError(
+                    f"expected a string, got {type(text).__name__}", field=f"texts[{position}]"
+                )
             before = len(indices)
             self._collect(text, indices, values)
             per_row.append(len(indices) - before)
-        count = len(per_row)
+        count = end - begin
         rows = np.repeat(np.arange(count, dtype=np.int64), per_row)
         flat = rows * dim + np.asarray(indices, dtype=np.int64)
-        matrix = np.bincount(flat, weights=np.asarray(values, dtype=np.float64), minlength=count * dim)
-        matrix = matrix.reshape(count, dim)
-        norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+        sums = np.bincount(flat, weights=np.asarray(values, dtype=np.float64), minlength=count * dim)
+        matrix: npt.NDArray[np.float64] = sums.astype(np.float64, copy=False).reshape(count, dim)
+        norms = np.sqrt(np.einsum("ij,ij->i", matrix, matrix))[:, None]
         np.divide(matrix, norms, out=matrix, where=norms > 0.0)
-        return matrix.astype(np.float32)
+        return matrix
 
     def tokenize(self, text: str) -> list[str]:
         """The word tokens of ``text`` (normalised, lower-cased; symbols included, punctuation not)."""
@@ -193,30 +209,37 @@ class HashingEmbedder:
             indices.append(self._empty[0])
             values.append(self._empty[1])
             return
-        features = {word: self._word_features(word) for word in words}
+        word_features = self._word_features
+        hashes: list[int] = []
         for word, tf in Counter(words).items():
-            _, word_indices, word_values = features[word]
+            word_hash, word_indices, word_values = word_features(word)
+            hashes.append(word_hash)
             indices.extend(word_indices)
             if tf == 1:
                 values.extend(word_values)
             else:
                 scale = 1.0 + math.log(tf)
                 values.extend([value * scale for value in word_values])
-        low, high = self._ngram_range
-        if high < 2 or self._ngram_weight == 0.0 or len(words) < 2:
+        if self._ngram_range[1] < 2 or self._ngram_weight == 0.0 or len(words) < 2:
             return
-        hashes = [features[word][0] for word in words]
-        grams: list[int] = []
-        for size in range(max(2, low), high + 1):
+        if len(hashes) != len(words):  # repeated words: hashes in text order
+            hashes = [word_features(word)[0] for word in words]
+        self._collect_ngrams(hashes, indices, values)
+
+    def _collect_ngrams(self, hashes: list[int], indices: list[int], values: list[float]) -> None:
+        grams = [_combine(left, right) for left, right in itertools.pairwise(hashes)]
+        for size in range(3, self._ngram_range[1] + 1):
             for start in range(len(hashes) - size + 1):
                 gram = hashes[start]
                 for offset in range(1, size):
                     gram = _combine(gram, hashes[start + offset])
-                grams.append(_combine(gram, size))
+                grams.append(gram)
+        dim = self._dimensions
+        weight = self._ngram_weight
         for gram, tf in Counter(grams).items():
-            index, value = self._bucket(gram, self._ngram_weight * (1.0 + math.log(tf)))
-            indices.append(index)
-            values.append(value)
+            value = weight if tf == 1 else weight * (1.0 + math.log(tf))
+            indices.append(gram % dim)
+            values.append(value if gram >> 63 else -value)
 
     def _bucket(self, feature_hash: int, weight: float) -> tuple[int, float]:
         """Bucket index from the low bits, sign from the top bit (independent of each other)."""
@@ -227,10 +250,9 @@ class HashingEmbedder:
         word_hash = _hash64(word)
         indices: list[int] = []
         values: list[float] = []
-        if self._ngram_range[0] <= 1:
-            index, value = self._bucket(word_hash, 1.0)
-            indices.append(index)
-            values.append(value)
+        index, value = self._bucket(word_hash, 1.0)
+        indices.append(index)
+        values.append(value)
         size = self._char_ngrams
         if size and self._char_weight > 0.0 and len(word) >= size:
             marked = f"<{word}>"
@@ -244,14 +266,16 @@ class HashingEmbedder:
 
 
 def _check_ngram_range(ngram_range: Sequence[int]) -> tuple[int, int]:
-    values = list(ngram_range) if isinstance(ngram_range, Sequence) and not isinstance(ngram_range, str) else []
+    values = (
+        list(ngram_range) if isinstance(ngram_range, Sequence) and not isinstance(ngram_range, str) else []
+    )
     if (
         len(values) != 2
         or not all(isinstance(v, int) and not isinstance(v, bool) for v in values)
-        or not 1 <= values[0] <= values[1] <= 5
+        or not values[0] == 1 <= values[1] <= 5
     ):
         raise ConfigError(
-            f"must be [min, max] with 1 <= min <= max <= 5, got {ngram_range!r}",
+            f"must be [1, max] with 1 <= max <= 5, got {ngram_range!r}",
             key_path="ngram_range",
             hint="e.g. [1, 2] for words and word pairs",
         )

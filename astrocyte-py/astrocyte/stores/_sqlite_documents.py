@@ -134,7 +134,7 @@ class SqliteDocumentStore(SqliteStoreBase):
             )
             for doc in documents
         ]
-        await self._db.awrite(lambda conn: conn.executemany(_UPSERT_DOCUMENT, rows))
+        await self._db.awrite(lambda conn: conn.executemany(_UPSERT_DOCUMENT, rows).close())
         return [doc.id for doc in documents]
 
     async def store_document(self, document: Document, bank_id: str) -> str:

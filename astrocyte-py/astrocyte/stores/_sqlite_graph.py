@@ -65,10 +65,12 @@ def entity_match_rank(needle: str, entity: Entity) -> int | None:
     return next((rank for rank, hit in enumerate(checks) if hit), None)
 
 
-def rank_graph_hits(mentions: list[tuple[str, str]], depths: dict[str, int], limit: int) -> list[GraphHit]:
+def rank_graph_hits(
+    mentions: list[tuple[str, str]], depths: dict[str, int], strengths: dict[str, float], limit: int
+) -> list[GraphHit]:
     """Score memories reached through entities at known depths.
 
-    Each reached entity a memory mentions is independent evidence of strength ``0.5 / (1 + depth)``;
+    Each reached entity a memory mentions is independent evidence of strength ``0.5 * path_strength / (1 + depth)`` (path strength: product of link weights);
     they combine as a noisy-OR, ``score = 1 - prod(1 - strength)``: nearer entities count more, more
     entities count more, and the score stays in [0, 1). A memory's ``depth``/``entity_id`` are those of
     its nearest entity. Ties: depth, then memory id.
@@ -77,7 +79,8 @@ def rank_graph_hits(mentions: list[tuple[str, str]], depths: dict[str, int], lim
     miss: dict[str, float] = {}
     for memory_id, entity_id in sorted(mentions):
         depth = depths[entity_id]
-        miss[memory_id] = miss.get(memory_id, 1.0) * (1.0 - 0.5 / (1 + depth))
+        evidence = 0.5 * strengths.get(entity_id, 1.0) / (1 + depth)
+        miss[memory_id] = miss.get(memory_id, 1.0) * (1.0 - evidence)
         if memory_id not in best or depth < best[memory_id][0]:
             best[memory_id] = (depth, entity_id)
     hits = [
@@ -124,16 +127,23 @@ def _load_entities(conn: _Conn, bank_id: str, ids: Iterable[str]) -> dict[str, E
     return {row[0]: _entity(row) for row in rows}
 
 
-def _neighbours(conn: _Conn, bank_id: str, frontier: list[str]) -> set[str]:
-    """Entities linked to any of ``frontier``, in either direction."""
+def _neighbours(conn: _Conn, bank_id: str, frontier: dict[str, float]) -> dict[str, float]:
+    """Entities linked to any of ``frontier`` (either direction) with their best path strength:
+    the frontier entity's strength times the link weight clamped to (0, 1]; links of weight <= 0
+    are not followed."""
     rows = conn.execute(
-        "SELECT target_id FROM graph_links"
-        " WHERE bank_id = ?1 AND source_id IN (SELECT value FROM json_each(?2))"
-        " UNION SELECT source_id FROM graph_links"
-        " WHERE bank_id = ?1 AND target_id IN (SELECT value FROM json_each(?2))",
+        "SELECT source_id, target_id, weight FROM graph_links"
+        " WHERE bank_id = ?1 AND weight > 0 AND source_id IN (SELECT value FROM json_each(?2))"
+        " UNION ALL SELECT target_id, source_id, weight FROM graph_links"
+        " WHERE bank_id = ?1 AND weight > 0 AND target_id IN (SELECT value FROM json_each(?2))",
         (bank_id, ids_json(frontier)),
     )
-    return {str(row[0]) for row in rows}
+    reached: dict[str, float] = {}
+    for origin, other, weight in rows:
+        strength = frontier[str(origin)] * min(1.0, float(weight))
+        if strength > reached.get(str(other), 0.0):
+            reached[str(other)] = strength
+    return reached
 
 
 class SqliteGraphStore(SqliteStoreBase):
@@ -188,7 +198,7 @@ class SqliteGraphStore(SqliteStoreBase):
             (bank_id, source, target, relation, link.weight, dumps(link.metadata))
             for (source, target, relation), link in latest.items()
         ]
-        await self._db.awrite(lambda conn: conn.executemany(_UPSERT_LINK, rows))
+        await self._db.awrite(lambda conn: conn.executemany(_UPSERT_LINK, rows).close())
         return len(rows)
 
     async def link_memories_to_entities(
@@ -215,18 +225,21 @@ class SqliteGraphStore(SqliteStoreBase):
 
         def run(conn: _Conn) -> list[GraphHit]:
             depths = {entity_id: 0 for entity_id in entity_ids}
-            frontier = list(depths)
+            strengths = dict.fromkeys(entity_ids, 1.0)
+            frontier = dict(strengths)
             for depth in range(1, max(0, max_depth) + 1):
-                frontier = sorted(_neighbours(conn, bank_id, frontier) - depths.keys())
+                reached = _neighbours(conn, bank_id, frontier)
+                frontier = {e: w for e, w in reached.items() if e not in depths}
                 if not frontier:
                     break
                 depths.update(dict.fromkeys(frontier, depth))
+                strengths.update(frontier)
             mentions = conn.execute(
                 "SELECT memory_id, entity_id FROM graph_mentions"
                 " WHERE bank_id = ? AND entity_id IN (SELECT value FROM json_each(?))",
                 (bank_id, ids_json(depths)),
             ).fetchall()
-            return rank_graph_hits([(str(m), str(e)) for m, e in mentions], depths, limit)
+            return rank_graph_hits([(str(m), str(e)) for m, e in mentions], depths, strengths, limit)
 
         return await self._db.aread(run)
 
