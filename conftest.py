@@ -19,7 +19,9 @@ def _required_backends() -> set[str]:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     if not report.skipped:
         return report
@@ -29,6 +31,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         if name in required:
             report.outcome = "failed"
             reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
-            report.longrepr = f"backend '{name}' is required here (ASTROCYTE_REQUIRED_BACKENDS) but skipped: {reason}"
+            report.longrepr = (
+                f"backend '{name}' is required here (ASTROCYTE_REQUIRED_BACKENDS) but skipped: {reason}"
+            )
             break
     return report

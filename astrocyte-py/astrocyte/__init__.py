@@ -24,9 +24,8 @@ from astrocyte.types import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "Astrocyte",
-    "SyncAstrocyte",
     "AccessDeniedError",
+    "Astrocyte",
     "AstrocyteError",
     "BackendNotInstalledError",
     "ConfigError",
@@ -41,5 +40,6 @@ __all__ = [
     "RetainRequest",
     "RetainResult",
     "StoreError",
+    "SyncAstrocyte",
     "__version__",
 ]

@@ -37,7 +37,9 @@ _Model = TypeVar("_Model", bound=BaseModel)
 _T = TypeVar("_T")
 
 
-def _coerce(model: type[_Model], request: _Model | Mapping[str, object] | None, fields: dict[str, object]) -> _Model:
+def _coerce(
+    model: type[_Model], request: _Model | Mapping[str, object] | None, fields: dict[str, object]
+) -> _Model:
     """Accept a DTO, a dict, or keyword fields; turn validation failures into InvalidRequestError."""
     if isinstance(request, model):
         return request
@@ -224,7 +226,9 @@ class SyncAstrocyte:
     def retain(self, content: str | RetainRequest | Mapping[str, Any], **kwargs: Any) -> RetainResult:
         return self._run(self._memory.retain(content, **kwargs))
 
-    def retain_many(self, requests: Sequence[RetainRequest | Mapping[str, Any]], **kwargs: Any) -> list[RetainResult]:
+    def retain_many(
+        self, requests: Sequence[RetainRequest | Mapping[str, Any]], **kwargs: Any
+    ) -> list[RetainResult]:
         return self._run(self._memory.retain_many(requests, **kwargs))
 
     def recall(self, query: str | RecallRequest | Mapping[str, Any], **kwargs: Any) -> RecallResult:
@@ -252,4 +256,3 @@ class SyncAstrocyte:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
-

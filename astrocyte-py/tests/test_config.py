@@ -412,5 +412,3 @@ def test_backends_lists_enabled_backends_with_their_options() -> None:
     backends = config.backends()
     assert list(backends) == ["vector_store", "document_store", "embedding_provider", "llm_provider"]
     assert backends["llm_provider"] == BackendSelection("openai", {"model": "m"})
-
-

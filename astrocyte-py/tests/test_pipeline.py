@@ -58,7 +58,7 @@ async def _seed(memory: Astrocyte, bank: str = "b1") -> list[str]:
 
 async def test_retain_then_recall_finds_the_memory_with_trace(memory: Astrocyte) -> None:
     await _seed(memory)
-    result = await memory.recall("What did Caroline research?", bank_id="b1", max_results=3)
+    result = await memory.recall("Which agencies is Caroline researching?", bank_id="b1", max_results=3)
     assert "adoption agencies" in result.hits[0].text
     assert result.hits[0].metadata["_speakers"] == ["Caroline"]
     names = {s.name for s in result.trace.strategies}
@@ -159,7 +159,9 @@ async def test_reflect_cites_the_memories_it_used(memory: Astrocyte) -> None:
 async def test_external_context_is_fused(memory: Astrocyte) -> None:
     await _seed(memory)
     result = await memory.recall(
-        "camping", bank_id="b1", external_context=[{"text": "Camping gear list: tent, stove.", "source": "notes"}]
+        "camping",
+        bank_id="b1",
+        external_context=[{"text": "Camping gear list: tent, stove.", "source": "notes"}],
     )
     assert any("external" in h.strategies for h in result.hits)
 

@@ -4,7 +4,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from astrocyte.pipeline.entities import entity_id, extract_entities_rules, parse_llm_entities, query_entity_names
+from astrocyte.pipeline.entities import (
+    entity_id,
+    extract_entities_rules,
+    parse_llm_entities,
+    query_entity_names,
+)
 from astrocyte.pipeline.fusion import rrf_fuse
 from astrocyte.pipeline.temporal import parse_time_expression
 from astrocyte.pipeline.tokens import count_tokens
@@ -58,7 +63,12 @@ def test_rule_entities() -> None:
     text = "Thanks Caroline! I met Melanie in New York on 8 May, 2023. Mail bob@x.org or @dave_k https://x.org/a."
     found = {(e.name, e.entity_type) for e in extract_entities_rules(text)}
     assert {("Caroline", "name"), ("Melanie", "name"), ("New York", "name")} <= found
-    assert {("bob@x.org", "email"), ("@dave_k", "handle"), ("https://x.org/a", "url"), ("8 May, 2023", "date")} <= found
+    assert {
+        ("bob@x.org", "email"),
+        ("@dave_k", "handle"),
+        ("https://x.org/a", "url"),
+        ("8 May, 2023", "date"),
+    } <= found
     assert ("Thanks", "name") not in found
     assert entity_id("New  York") == entity_id("new york")
     assert "Melanie" in query_entity_names("What did Caroline's friend Melanie Smith paint?")

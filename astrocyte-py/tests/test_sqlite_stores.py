@@ -4,6 +4,7 @@ schema versions, concurrency, closing)."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -68,7 +69,9 @@ DIM = 8
 
 
 def _item(item_id: str, vector: list[float], bank: str = BANK, **extra: object) -> VectorItem:
-    return VectorItem.model_validate({"id": item_id, "bank_id": bank, "vector": vector, "text": item_id, **extra})
+    return VectorItem.model_validate(
+        {"id": item_id, "bank_id": bank, "vector": vector, "text": item_id, **extra}
+    )
 
 
 def _axis(index: int, dim: int = DIM) -> list[float]:
@@ -147,7 +150,11 @@ async def test_wal_mode_and_health_report_path(vectors: SqliteVectorStore, db_pa
 
 
 async def test_three_stores_share_one_file(db_path: Path) -> None:
-    v, d, g = SqliteVectorStore(path=db_path), SqliteDocumentStore(path=db_path), SqliteGraphStore(path=db_path)
+    v, d, g = (
+        SqliteVectorStore(path=db_path),
+        SqliteDocumentStore(path=db_path),
+        SqliteGraphStore(path=db_path),
+    )
     try:
         await v.store_vectors([_item("m1", _axis(0))])
         await d.store_documents([Document(id="m1", text="kayaking on the lake")], BANK)
@@ -171,7 +178,11 @@ async def test_three_stores_share_one_file(db_path: Path) -> None:
 
 async def test_everything_persists_across_reopen(db_path: Path) -> None:
     when = datetime(2024, 3, 1, 12, 30, tzinfo=UTC)
-    v, d, g = SqliteVectorStore(path=db_path), SqliteDocumentStore(path=db_path), SqliteGraphStore(path=db_path)
+    v, d, g = (
+        SqliteVectorStore(path=db_path),
+        SqliteDocumentStore(path=db_path),
+        SqliteGraphStore(path=db_path),
+    )
     await v.store_vectors([_item("m1", _axis(1), metadata={"k": [1, "x"]}, tags=["t"], occurred_at=when)])
     await d.store_documents([Document(id="m1", text="the blue heron", tags=["t"], occurred_at=when)], BANK)
     await g.store_entities([Entity(id="e1", name="Heron", aliases=["Ardea"])], BANK)
@@ -180,7 +191,11 @@ async def test_everything_persists_across_reopen(db_path: Path) -> None:
     for store in (v, d, g):
         await store.close()
 
-    v, d, g = SqliteVectorStore(path=db_path), SqliteDocumentStore(path=db_path), SqliteGraphStore(path=db_path)
+    v, d, g = (
+        SqliteVectorStore(path=db_path),
+        SqliteDocumentStore(path=db_path),
+        SqliteGraphStore(path=db_path),
+    )
     try:
         [item] = await v.list_vectors(BANK)
         assert (item.id, item.vector, item.metadata, item.tags, item.occurred_at) == (
@@ -232,7 +247,11 @@ def test_spi_version_and_keyword_only_constructor() -> None:
 
 
 async def test_closed_stores_raise_store_error(db_path: Path) -> None:
-    v, d, g = SqliteVectorStore(path=db_path), SqliteDocumentStore(path=db_path), SqliteGraphStore(path=db_path)
+    v, d, g = (
+        SqliteVectorStore(path=db_path),
+        SqliteDocumentStore(path=db_path),
+        SqliteGraphStore(path=db_path),
+    )
     for store in (v, d, g):
         await store.close()
         await store.close()  # idempotent
@@ -347,7 +366,9 @@ async def test_scores_and_filters_match_the_reference_helpers(vectors: SqliteVec
             (
                 (-float(score), index)
                 for index, (item, score) in enumerate(zip(items, reference, strict=True))
-                if matches_filters(filters, tags=item.tags, metadata=item.metadata, occurred_at=item.occurred_at)
+                if matches_filters(
+                    filters, tags=item.tags, metadata=item.metadata, occurred_at=item.occurred_at
+                )
             ),
         )[:15]
         hits = await vectors.search_similar(query.tolist(), BANK, limit=15, filters=filters)
@@ -389,7 +410,17 @@ async def test_list_vectors_pages_in_insertion_order(vectors: SqliteVectorStore)
 
 @pytest.mark.parametrize(
     "query",
-    ['"', "AND OR NOT", "foo*", "NEAR(a b)", "col:value", "(((", "-x +y", "^start", "'; DROP TABLE doc_items; --"],
+    [
+        '"',
+        "AND OR NOT",
+        "foo*",
+        "NEAR(a b)",
+        "col:value",
+        "(((",
+        "-x +y",
+        "^start",
+        "'; DROP TABLE doc_items; --",
+    ],
 )
 async def test_fts_syntax_in_queries_never_raises(documents: SqliteDocumentStore, query: str) -> None:
     await documents.store_documents([Document(id="d1", text="value start x y foo a b")], BANK)
@@ -399,7 +430,9 @@ async def test_fts_syntax_in_queries_never_raises(documents: SqliteDocumentStore
 
 
 async def test_fulltext_upsert_delete_and_bank_isolation(documents: SqliteDocumentStore) -> None:
-    await documents.store_documents([Document(id="d1", text="the red fox"), Document(id="d2", text="red")], BANK)
+    await documents.store_documents(
+        [Document(id="d1", text="the red fox"), Document(id="d2", text="red")], BANK
+    )
     await documents.store_documents([Document(id="d1", text="secret fox")], "bank-b")
     await documents.store_documents([Document(id="d1", text="a green frog jumps")], BANK)  # upsert
     assert [h.id for h in await documents.search_fulltext("fox", BANK)] == []
@@ -413,8 +446,13 @@ async def test_fulltext_upsert_delete_and_bank_isolation(documents: SqliteDocume
 async def test_fulltext_ranking_and_filters(documents: SqliteDocumentStore) -> None:
     base = datetime(2024, 5, 1, tzinfo=UTC)
     docs = [
-        Document(id=f"d{i}", text=("hiking " * (i % 3 + 1)) + f"trip number {i}", tags=[f"t{i % 2}"],
-                 metadata={"i": i}, occurred_at=base + timedelta(days=i) if i % 4 else None)
+        Document(
+            id=f"d{i}",
+            text=("hiking " * (i % 3 + 1)) + f"trip number {i}",
+            tags=[f"t{i % 2}"],
+            metadata={"i": i},
+            occurred_at=base + timedelta(days=i) if i % 4 else None,
+        )
         for i in range(12)
     ]
     await documents.store_documents(docs, BANK)
@@ -471,7 +509,7 @@ async def test_graph_traversal_depth_and_scores(graph: SqliteGraphStore) -> None
     chain = ["a", "b", "c", "d"]
     await graph.store_entities([Entity(id=e, name=e.upper()) for e in chain], BANK)
     await graph.store_links(
-        [EntityLink(source_id=s, target_id=t) for s, t in zip(chain, chain[1:], strict=False)], BANK
+        [EntityLink(source_id=s, target_id=t) for s, t in itertools.pairwise(chain)], BANK
     )
     await graph.link_memories_to_entities(
         [MemoryEntityAssociation(memory_id=f"m-{e}", entity_id=e) for e in chain]

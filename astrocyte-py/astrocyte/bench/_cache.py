@@ -41,14 +41,19 @@ class CachedEmbedder:
         for start in range(0, len(keys), 500):
             part = keys[start : start + 500]
             marks = ",".join("?" * len(part))
-            for key, blob in self._db.execute(f"SELECT key, vector FROM embeddings WHERE key IN ({marks})", part):
+            for key, blob in self._db.execute(
+                f"SELECT key, vector FROM embeddings WHERE key IN ({marks})", part
+            ):
                 found[key] = np.frombuffer(blob, dtype=np.float32).tolist()
         missing = [i for i, key in enumerate(keys) if key not in found]
         self.hits += len(texts) - len(missing)
         self.misses += len(missing)
         if missing:
             vectors = await self._inner.embed([texts[i] for i in missing])
-            rows = [(keys[i], np.asarray(v, dtype=np.float32).tobytes()) for i, v in zip(missing, vectors, strict=True)]
+            rows = [
+                (keys[i], np.asarray(v, dtype=np.float32).tobytes())
+                for i, v in zip(missing, vectors, strict=True)
+            ]
             self._db.executemany("INSERT OR REPLACE INTO embeddings VALUES (?, ?)", rows)
             self._db.commit()
             found.update((keys[i], list(map(float, v))) for i, v in zip(missing, vectors, strict=True))

@@ -158,7 +158,9 @@ class LocomoReport:
             "skipped_questions": self.skipped_questions,
             "memories": self.memories,
             "retain_seconds": round(self.retain_seconds, 3),
-            "retain_memories_per_second": round(self.memories / self.retain_seconds, 1) if self.retain_seconds else None,
+            "retain_memories_per_second": round(self.memories / self.retain_seconds, 1)
+            if self.retain_seconds
+            else None,
             "variants": self.variants,
         }
 

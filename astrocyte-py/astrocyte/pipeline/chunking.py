@@ -33,7 +33,9 @@ _AUTO_STRATEGY: dict[str, ChunkStrategy] = {
 
 # A sentence ends at . ! ? (or …) followed by whitespace, unless the period ends a short abbreviation.
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"')\]]*\s+")
-_ABBREVIATIONS = frozenset({"mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "vs", "etc", "e.g", "i.e", "no"})
+_ABBREVIATIONS = frozenset(
+    {"mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "vs", "etc", "e.g", "i.e", "no"}
+)
 _SPEAKER_LINE = re.compile(r"^(?P<speaker>[^\s:][^:\n]{0,48}?):\s+(?P<text>\S.*)$")
 
 

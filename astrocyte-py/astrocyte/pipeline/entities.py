@@ -15,7 +15,13 @@ from dataclasses import dataclass
 from astrocyte.provider import LLMProvider
 from astrocyte.types import LLMMessage
 
-__all__ = ["ExtractedEntity", "LLMEntityExtractor", "entity_id", "extract_entities_rules", "query_entity_names"]
+__all__ = [
+    "ExtractedEntity",
+    "LLMEntityExtractor",
+    "entity_id",
+    "extract_entities_rules",
+    "query_entity_names",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,15 +44,129 @@ _DATE = re.compile(
     rf"|(?:{_MONTHS})\s+\d{{4}})\b"
 )
 # Sequences of capitalised words (allowing "of"/"de"-style connectors inside), e.g. "New York", "Bank of America".
-_NAME = re.compile(r"\b[A-Z][\w'’-]*[a-z0-9][\w'’-]*(?:\s+(?:(?:of|de|van|von|der|la|the)\s+)?[A-Z][\w'’-]+)*")
+_NAME = re.compile(
+    r"\b[A-Z][\w'’-]*[a-z0-9][\w'’-]*(?:\s+(?:(?:of|de|van|von|der|la|the)\s+)?[A-Z][\w'’-]+)*"
+)
 # Capitalised words that are not names on their own (sentence starters, pronouns, days, months).
 _NOT_NAMES = frozenset(
-    """a an and are as at be but by can could did do does for from had has have he her hers him his how i
-    i'm i've i'll i'd if in is it its it's just let me my no not of oh ok okay on or our she so that the
-    their them then there these they this those to too us was we were what when where which who why will
-    with would yes yeah you your hey hi hello thanks thank wow great sure well also maybe sorry good nice
-    monday tuesday wednesday thursday friday saturday sunday today tomorrow yesterday
-    january february march april may june july august september october november december""".split()
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "but",
+        "by",
+        "can",
+        "could",
+        "did",
+        "do",
+        "does",
+        "for",
+        "from",
+        "had",
+        "has",
+        "have",
+        "he",
+        "her",
+        "hers",
+        "him",
+        "his",
+        "how",
+        "i",
+        "i'm",
+        "i've",
+        "i'll",
+        "i'd",
+        "if",
+        "in",
+        "is",
+        "it",
+        "its",
+        "it's",
+        "just",
+        "let",
+        "me",
+        "my",
+        "no",
+        "not",
+        "of",
+        "oh",
+        "ok",
+        "okay",
+        "on",
+        "or",
+        "our",
+        "she",
+        "so",
+        "that",
+        "the",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "to",
+        "too",
+        "us",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "why",
+        "will",
+        "with",
+        "would",
+        "yes",
+        "yeah",
+        "you",
+        "your",
+        "hey",
+        "hi",
+        "hello",
+        "thanks",
+        "thank",
+        "wow",
+        "great",
+        "sure",
+        "well",
+        "also",
+        "maybe",
+        "sorry",
+        "good",
+        "nice",
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+        "today",
+        "tomorrow",
+        "yesterday",
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+    ]
 )
 
 
@@ -69,7 +189,9 @@ def _names(text: str) -> list[str]:
         while words and _is_common(words[0]):
             words = words[1:]
         if words and not (len(words) == 1 and len(words[0]) < 2):
-            found.append(" ".join(words).rstrip("'’s") if words[-1].endswith(("'s", "’s")) else " ".join(words))
+            found.append(
+                " ".join(words).rstrip("'’s") if words[-1].endswith(("'s", "’s")) else " ".join(words)
+            )
     return found
 
 

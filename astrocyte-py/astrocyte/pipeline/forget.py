@@ -22,9 +22,15 @@ async def _select(stores: MemoryStores, request: ForgetRequest) -> list[str]:
     while True:
         page = await stores.vector.list_vectors(request.bank_id, offset=offset, limit=_PAGE)
         for item in page:
-            if request.all or item.id in wanted or (
-                (request.tags or request.time_range)
-                and matches_filters(filters, tags=item.tags, metadata=item.metadata, occurred_at=item.occurred_at)
+            if (
+                request.all
+                or item.id in wanted
+                or (
+                    (request.tags or request.time_range)
+                    and matches_filters(
+                        filters, tags=item.tags, metadata=item.metadata, occurred_at=item.occurred_at
+                    )
+                )
             ):
                 selected.append(item.id)
         if len(page) < _PAGE:
@@ -41,9 +47,13 @@ async def forget(stores: MemoryStores, request: ForgetRequest) -> ForgetResult:
             batch = ids[start : start + _PAGE]
             per_store["vector"] = per_store.get("vector", 0) + await stores.vector.delete(batch, bank)
             if stores.document is not None:
-                per_store["document"] = per_store.get("document", 0) + await stores.document.delete(batch, bank)
+                per_store["document"] = per_store.get("document", 0) + await stores.document.delete(
+                    batch, bank
+                )
             if stores.graph is not None:
-                per_store["graph"] = per_store.get("graph", 0) + await stores.graph.delete_memories(batch, bank)
+                per_store["graph"] = per_store.get("graph", 0) + await stores.graph.delete_memories(
+                    batch, bank
+                )
     return ForgetResult(
         bank_id=request.bank_id,
         deleted_count=per_store.get("vector", 0),

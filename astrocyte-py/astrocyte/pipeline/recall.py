@@ -75,7 +75,8 @@ class RecallPipeline:
             unknown = set(request.strategies) - set(STRATEGIES)
             if unknown:
                 raise InvalidRequestError(
-                    f"unknown strategies {sorted(unknown)}; choose from {list(STRATEGIES)}", field="strategies"
+                    f"unknown strategies {sorted(unknown)}; choose from {list(STRATEGIES)}",
+                    field="strategies",
                 )
             weights = {name: weights.get(name, 1.0) for name in request.strategies}
         if self._stores.document is None:
@@ -84,7 +85,9 @@ class RecallPipeline:
             weights.pop("graph", None)
         return weights
 
-    async def recall(self, request: RecallRequest, banks: list[str], now: datetime | None = None) -> RecallResult:
+    async def recall(
+        self, request: RecallRequest, banks: list[str], now: datetime | None = None
+    ) -> RecallResult:
         started = time.perf_counter()
         weights = self._active(request)
         filters = None
@@ -105,7 +108,9 @@ class RecallPipeline:
                     jobs.append(self._timed(name, bank, weights[name], runner))
         runs = list(await asyncio.gather(*jobs))
         if runs and all(r.trace.error for r in runs):
-            raise StoreError("every recall strategy failed: " + "; ".join(f"{r.name}: {r.trace.error}" for r in runs))
+            raise StoreError(
+                "every recall strategy failed: " + "; ".join(f"{r.name}: {r.trace.error}" for r in runs)
+            )
 
         trace = RecallTrace(strategies=[r.trace for r in runs], embedding_ms=embedding_ms)
         if temporal is not None:
@@ -165,7 +170,9 @@ class RecallPipeline:
         hits = await self._stores.vector.search_similar(vector, bank, limit=limit, filters=filters)
         return [_Payload(bank, h.id, h.text, h.metadata, h.tags, h.occurred_at) for h in hits]
 
-    async def _fulltext(self, query: str, bank: str, limit: int, filters: VectorFilters | None) -> list[_Payload | str]:
+    async def _fulltext(
+        self, query: str, bank: str, limit: int, filters: VectorFilters | None
+    ) -> list[_Payload | str]:
         assert self._stores.document is not None
         hits = await self._stores.document.search_fulltext(query, bank, limit=limit, filters=filters)
         return [_Payload(bank, h.id, h.text, h.metadata, h.tags, h.occurred_at) for h in hits]
@@ -182,7 +189,9 @@ class RecallPipeline:
 
     # ------------------------------------------------------------------ fusion and limits
 
-    async def _fuse(self, runs: list[_StrategyRun], weights: dict[str, float], trace: RecallTrace) -> list[MemoryHit]:
+    async def _fuse(
+        self, runs: list[_StrategyRun], weights: dict[str, float], trace: RecallTrace
+    ) -> list[MemoryHit]:
         payloads: dict[str, _Payload] = {}
         rankings: dict[str, list[str]] = {}
         missing: dict[str, str] = {}
@@ -205,7 +214,9 @@ class RecallPipeline:
                 if key in payloads and strategy not in payloads[key].strategies:
                     payloads[key].strategies.append(strategy)
         fused = rrf_fuse(
-            {rk: [k for k in keys if k in payloads] for rk, keys in rankings.items()}, run_weights, self._settings.rrf_k
+            {rk: [k for k in keys if k in payloads] for rk, keys in rankings.items()},
+            run_weights,
+            self._settings.rrf_k,
         )
         return [
             MemoryHit(
@@ -222,7 +233,9 @@ class RecallPipeline:
             for p in (payloads[key],)
         ]
 
-    async def _hydrate(self, missing: dict[str, str], payloads: dict[str, _Payload], trace: RecallTrace) -> None:
+    async def _hydrate(
+        self, missing: dict[str, str], payloads: dict[str, _Payload], trace: RecallTrace
+    ) -> None:
         """Fetch text for graph-only hits from the document store."""
         wanted = {key: bank for key, bank in missing.items() if key not in payloads}
         if not wanted or self._stores.document is None:
@@ -236,7 +249,9 @@ class RecallPipeline:
         )
         for key, doc in zip(keys, docs, strict=True):
             if doc is not None:
-                payloads[key] = _Payload(wanted[key], doc.id, doc.text, doc.metadata, doc.tags, doc.occurred_at)
+                payloads[key] = _Payload(
+                    wanted[key], doc.id, doc.text, doc.metadata, doc.tags, doc.occurred_at
+                )
 
     def _merge_external(
         self, hits: list[MemoryHit], request: RecallRequest, weights: dict[str, float]

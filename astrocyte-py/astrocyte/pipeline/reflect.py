@@ -60,7 +60,9 @@ def extractive_answer(question: str, hits: list[MemoryHit], max_sentences: int =
     )
 
 
-async def llm_answer(question: str, hits: list[MemoryHit], llm: LLMProvider, max_tokens: int = 512) -> ReflectResult:
+async def llm_answer(
+    question: str, hits: list[MemoryHit], llm: LLMProvider, max_tokens: int = 512
+) -> ReflectResult:
     if not hits:
         return ReflectResult(answer=_NO_MEMORY, synthesis="llm")
     numbered = "\n".join(f"[{i}] {hit.text}" for i, hit in enumerate(hits, start=1))

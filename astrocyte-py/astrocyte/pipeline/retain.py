@@ -80,10 +80,14 @@ class RetainPipeline:
         pending: dict[str, list[_Prepared]] = {}
         for request, chunks in planned:
             prepared = [
-                _Prepared(chunk, self._memory_id(request, i), next(vectors), await self._entities(chunk.text), i)
+                _Prepared(
+                    chunk, self._memory_id(request, i), next(vectors), await self._entities(chunk.text), i
+                )
                 for i, chunk in enumerate(chunks)
             ]
-            kept, duplicate_of = await self._deduplicate(request.bank_id, prepared, pending.setdefault(request.bank_id, []))
+            kept, duplicate_of = await self._deduplicate(
+                request.bank_id, prepared, pending.setdefault(request.bank_id, [])
+            )
             pending[request.bank_id].extend(kept)
             batch.append((request, kept, duplicate_of, len(chunks)))
         await self._write(batch)
@@ -124,7 +128,9 @@ class RetainPipeline:
         findings = self._scanner.scan(content)
         if findings and self._pii.action == "reject":
             kinds = ", ".join(sorted({f.pii_type for f in findings}))
-            raise InvalidRequestError(f"content contains PII ({kinds}) and pii.action is 'reject'", field="content")
+            raise InvalidRequestError(
+                f"content contains PII ({kinds}) and pii.action is 'reject'", field="content"
+            )
         if findings:
             logger.warning("pii detected", extra={"pii_types": sorted({f.pii_type for f in findings})})
         return content
@@ -149,7 +155,10 @@ class RetainPipeline:
             return None
         ids = sorted(hits, key=lambda h: int(str(h.metadata.get("_chunk_index", 0))))
         return RetainResult(
-            memory_ids=[h.id for h in ids], bank_id=request.bank_id, chunk_count=len(ids), idempotent_replay=True
+            memory_ids=[h.id for h in ids],
+            bank_id=request.bank_id,
+            chunk_count=len(ids),
+            idempotent_replay=True,
         )
 
     async def _entities(self, text: str) -> list[ExtractedEntity]:
@@ -220,7 +229,9 @@ class RetainPipeline:
                 if self._stores.document is not None:
                     stage = "document"
                     docs = [
-                        Document(id=v.id, text=v.text, metadata=v.metadata, tags=v.tags, occurred_at=v.occurred_at)
+                        Document(
+                            id=v.id, text=v.text, metadata=v.metadata, tags=v.tags, occurred_at=v.occurred_at
+                        )
                         for v in items
                     ]
                     await self._stores.document.store_documents(docs, bank)
@@ -242,7 +253,9 @@ class RetainPipeline:
         for item in kept:
             for extracted in item.entities:
                 eid = entity_id(extracted.name)
-                entities.setdefault(eid, Entity(id=eid, name=extracted.name, entity_type=extracted.entity_type))
+                entities.setdefault(
+                    eid, Entity(id=eid, name=extracted.name, entity_type=extracted.entity_type)
+                )
                 associations.append(MemoryEntityAssociation(memory_id=item.memory_id, entity_id=eid))
         await self._stores.graph.store_entities(list(entities.values()), bank)
         await self._stores.graph.link_memories_to_entities(associations, bank)

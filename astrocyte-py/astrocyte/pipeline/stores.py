@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from astrocyte.provider import DocumentStore, EmbeddingProvider, GraphStore, LLMProvider, Reranker, VectorStore
+from astrocyte.provider import (
+    DocumentStore,
+    EmbeddingProvider,
+    GraphStore,
+    LLMProvider,
+    Reranker,
+    VectorStore,
+)
 
 __all__ = ["MemoryStores"]
 

@@ -129,8 +129,8 @@ def _resolve(kind: str, match: re.Match[str], now: datetime) -> TimeRange | None
 
 def parse_time_expression(query: str, now: datetime | None = None) -> TemporalMatch | None:
     """The first (most specific) time expression in ``query``, or ``None``."""
-    reference = (now or datetime.now(UTC)).astimezone(UTC) if (now is None or now.tzinfo) else now.replace(
-        tzinfo=UTC
+    reference = (
+        (now or datetime.now(UTC)).astimezone(UTC) if (now is None or now.tzinfo) else now.replace(tzinfo=UTC)
     )
     for kind, pattern in _PATTERNS:
         match = pattern.search(query)

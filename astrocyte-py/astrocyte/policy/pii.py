@@ -63,7 +63,9 @@ _DETECTORS: dict[str, tuple[re.Pattern[str], Callable[[str], bool]]] = {
         _always,
     ),
     "ip_address": (
-        re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b|\b(?:[0-9a-fA-F]{1,4}:){2,7}[0-9a-fA-F]{0,4}(?::[0-9a-fA-F]{1,4})*\b"),
+        re.compile(
+            r"\b(?:\d{1,3}\.){3}\d{1,3}\b|\b(?:[0-9a-fA-F]{1,4}:){2,7}[0-9a-fA-F]{0,4}(?::[0-9a-fA-F]{1,4})*\b"
+        ),
         _ip_ok,
     ),
     "api_key": (

@@ -76,4 +76,5 @@ def cosine_scores(
     denom = row_norms * (q_norm if q_norm > 0 else 1.0)
     denom[denom == 0] = 1.0
     cos = (matrix @ q) / denom
-    return np.clip((cos + 1.0) / 2.0, 0.0, 1.0).astype(np.float32)
+    scores: npt.NDArray[np.float32] = np.clip((cos + 1.0) / 2.0, 0.0, 1.0).astype(np.float32)
+    return scores
