@@ -42,6 +42,8 @@ __all__ = ["STRATEGIES", "RecallPipeline"]
 
 STRATEGIES: tuple[str, ...] = ("vector", "fulltext", "graph", "temporal")
 _SEP = "\x1f"
+#: Temporal weight when the query names a time ("on 9 June, 2023", "last May").
+_NAMED_TIME_WEIGHT = 1.5
 
 
 @dataclass(slots=True)
@@ -98,6 +100,9 @@ class RecallPipeline:
         query_vector = (await self._stores.embedder.embed([request.query]))[0] if needs_vector else []
         embedding_ms = (time.perf_counter() - embed_started) * 1000
         temporal = parse_time_expression(request.query, now) if "temporal" in weights else None
+        if temporal is not None:
+            # Query-aware fusion: a query that names a time is mostly about that time.
+            weights["temporal"] = max(weights["temporal"], _NAMED_TIME_WEIGHT)
         names = query_entity_names(request.query) if "graph" in weights else []
 
         jobs: list[Awaitable[_StrategyRun]] = []
