@@ -84,7 +84,7 @@ _COMPLIANCE_DIR = "compliance"
 
 
 def _default_strategy_weights() -> dict[str, float]:
-    return {"vector": 1.0, "fulltext": 1.0, "graph": 0.5, "temporal": 0.5}
+    return {"vector": 1.0, "fulltext": 1.0, "graph": 0.3, "temporal": 0.3}
 
 
 # --------------------------------------------------------------------------- settings models

@@ -41,7 +41,7 @@ def test_empty_mapping_gives_documented_defaults() -> None:
     assert config.retain.chunk_overlap == 100
     assert config.retain.dedup_threshold == 0.97
     assert config.retain.entity_extraction == "rules"
-    assert config.recall.strategies == {"vector": 1.0, "fulltext": 1.0, "graph": 0.5, "temporal": 0.5}
+    assert config.recall.strategies == {"vector": 1.0, "fulltext": 1.0, "graph": 0.3, "temporal": 0.3}
     assert (config.recall.rrf_k, config.recall.candidate_pool, config.recall.rerank) == (60, 50, False)
     assert config.homeostasis.max_recall_results == 50
     assert config.homeostasis.max_recall_tokens == 4000
@@ -173,7 +173,7 @@ def test_builtin_profile_contents() -> None:
     )
     conversational = load_config({"profile": "conversational"}, env=NO_ENV)
     assert conversational.retain.chunk_strategy == "dialogue"
-    assert conversational.recall.strategies["graph"] > AstrocyteConfig().recall.strategies["graph"]
+    assert conversational.retain.max_chunk_size < AstrocyteConfig().retain.max_chunk_size
     assert load_config({"compliance_profile": "gdpr"}, env=NO_ENV).pii.action == "redact"
     assert load_config({"compliance_profile": "hipaa"}, env=NO_ENV).pii.action == "reject"
     assert load_config({"compliance_profile": "pdpa"}, env=NO_ENV).pii.action == "redact"
@@ -341,7 +341,7 @@ def test_multiple_errors_are_listed_one_per_line() -> None:
 
 def test_recall_strategy_weights_merge_with_defaults_and_zero_disables() -> None:
     config = load_config({"recall": {"strategies": {"graph": 0, "vector": 2}}}, env=NO_ENV)
-    assert config.recall.strategies == {"vector": 2.0, "fulltext": 1.0, "graph": 0.0, "temporal": 0.5}
+    assert config.recall.strategies == {"vector": 2.0, "fulltext": 1.0, "graph": 0.0, "temporal": 0.3}
 
 
 @pytest.mark.parametrize(
