@@ -20,6 +20,7 @@ from astrocyte.pipeline.recall import RecallPipeline
 from astrocyte.pipeline.reflect import build_context, extractive_answer, llm_answer
 from astrocyte.pipeline.retain import RetainPipeline
 from astrocyte.pipeline.stores import MemoryStores
+from astrocyte.transports import load_outbound_transport, with_transport
 from astrocyte.types import (
     ForgetRequest,
     ForgetResult,
@@ -189,8 +190,14 @@ def _banks(request: RecallRequest) -> list[str]:
 
 
 def _build_stores(config: AstrocyteConfig) -> MemoryStores:
+    transport = load_outbound_transport(config.outbound_transport)
+
     def make(kind: str, name: str | None, settings: Mapping[str, Any]) -> Any:
-        return None if name is None else create_provider(kind, name, settings)
+        return (
+            None
+            if name is None
+            else create_provider(kind, name, with_transport(kind, name, settings, transport))
+        )
 
     return MemoryStores(
         vector=make("vector_store", config.vector_store, config.vector_store_config),

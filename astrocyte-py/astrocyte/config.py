@@ -38,6 +38,7 @@ from pydantic import (
 )
 
 from astrocyte.errors import ConfigError
+from astrocyte.transport_config import OutboundTransportSettings
 
 __all__ = [
     "BACKEND_KINDS",
@@ -240,6 +241,7 @@ class AstrocyteConfig(_Section):
     recall: RecallSettings = Field(default_factory=RecallSettings)
     homeostasis: HomeostasisSettings = Field(default_factory=HomeostasisSettings)
     pii: PiiSettings = Field(default_factory=PiiSettings)
+    outbound_transport: OutboundTransportSettings = Field(default_factory=OutboundTransportSettings)
 
     @field_validator("profile", mode="after")
     @classmethod

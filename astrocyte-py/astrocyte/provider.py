@@ -10,7 +10,7 @@ the contract suites in :mod:`astrocyte.testing` verify the behaviour.
 
 from __future__ import annotations
 
-from typing import ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
 
 from astrocyte.types import (
     Document,
@@ -37,6 +37,9 @@ from astrocyte.types import (
     VectorItem,
 )
 
+if TYPE_CHECKING:
+    from astrocyte.http import OutboundContext, OutboundTransportCapabilities
+
 __all__ = [
     "SUPPORTED_SPI_VERSIONS",
     "DocumentStore",
@@ -44,6 +47,7 @@ __all__ = [
     "EngineProvider",
     "GraphStore",
     "LLMProvider",
+    "OutboundTransportProvider",
     "Reranker",
     "VectorStore",
 ]
@@ -227,3 +231,23 @@ class EngineProvider(Protocol):
     async def reflect(self, request: ReflectRequest) -> ReflectResult: ...
 
     async def forget(self, request: ForgetRequest) -> ForgetResult: ...
+
+
+@runtime_checkable
+class OutboundTransportProvider(Protocol):
+    """Decides how outbound HTTP leaves the process (proxy, CA bundle, injected headers). Sync.
+
+    :mod:`astrocyte.http` builds every client's :class:`~astrocyte.http.OutboundContext` from the
+    environment, then hands it to ``apply``; a transport returns a changed copy and lists any secret
+    it added in ``secrets`` so logs and errors mask it.
+    """
+
+    SPI_VERSION: ClassVar[int]
+
+    def apply(self, ctx: OutboundContext) -> OutboundContext: ...
+
+    def subprocess_env(self) -> dict[str, str]:
+        """Environment variables a child process needs to follow the same policy (``HTTPS_PROXY``...)."""
+        ...
+
+    def capabilities(self) -> OutboundTransportCapabilities: ...

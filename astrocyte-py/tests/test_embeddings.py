@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 import httpx
 import numpy as np
 import pytest
+from _llm_server import JSONRequestHandler
 
 from astrocyte.embeddings import HashingEmbedder, OpenAIEmbedder, SentenceTransformerEmbedder
 from astrocyte.errors import ConfigError, InvalidRequestError, ProviderError
@@ -193,34 +194,14 @@ def _error(message: str, kind: str = "invalid_request_error") -> bytes:
     return json.dumps({"error": {"message": message, "type": kind, "param": None, "code": None}}).encode()
 
 
-class _EmbeddingsHandler(BaseHTTPRequestHandler):
+class _EmbeddingsHandler(JSONRequestHandler):
     """OpenAI's embeddings endpoint, as documented (also accepts proxy-style absolute URLs)."""
 
     server: _EmbeddingServer
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            for name, value in (headers or {}).items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
 
     def do_POST(self) -> None:
         state = self.server.state
-        raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            body = {"_raw": raw.decode("utf-8", "replace")}
+        body = self.read_json()
         with state.lock:
             state.received.append(
                 Received("POST", self.requestline, urlsplit(self.path).path, dict(self.headers.items()), body)

@@ -25,6 +25,13 @@ from __future__ import annotations
 from astrocyte.testing.document import DocumentStoreContract
 from astrocyte.testing.embedding import EmbeddingProviderContract
 from astrocyte.testing.graph import GraphStoreContract
+from astrocyte.testing.llm import LLMProviderContract
 from astrocyte.testing.vector import VectorStoreContract
 
-__all__ = ["DocumentStoreContract", "EmbeddingProviderContract", "GraphStoreContract", "VectorStoreContract"]
+__all__ = [
+    "DocumentStoreContract",
+    "EmbeddingProviderContract",
+    "GraphStoreContract",
+    "LLMProviderContract",
+    "VectorStoreContract",
+]
