@@ -12,11 +12,13 @@ Both run on httpx clients from :mod:`astrocyte.http` (proxies, CA bundle, outbou
 timeouts, retries with backoff on 408/429/5xx honouring ``Retry-After``, and typed errors
 (:class:`~astrocyte.http.ProviderAuthError`, :class:`~astrocyte.http.ProviderRateLimitError`,
 :class:`~astrocyte.http.ProviderBadRequestError`, :class:`~astrocyte.http.ProviderUnavailableError`).
+:func:`check_llm_request` validates ``complete`` arguments the same way for any provider.
 """
 
 from __future__ import annotations
 
+from astrocyte.llm._base import check_llm_request
 from astrocyte.llm.anthropic import AnthropicLLM
 from astrocyte.llm.openai import OpenAILLM
 
-__all__ = ["AnthropicLLM", "OpenAILLM"]
+__all__ = ["AnthropicLLM", "OpenAILLM", "check_llm_request"]

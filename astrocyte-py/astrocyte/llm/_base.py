@@ -15,10 +15,10 @@ from astrocyte.types import LLMCapabilities, LLMMessage
 if TYPE_CHECKING:
     from astrocyte.provider import OutboundTransportProvider
 
-__all__ = ["HTTPLLMBase", "check_request", "token_count"]
+__all__ = ["HTTPLLMBase", "check_llm_request", "token_count"]
 
 
-def check_request(
+def check_llm_request(
     messages: Sequence[LLMMessage | Mapping[str, object]], max_tokens: int, temperature: float
 ) -> list[LLMMessage]:
     """Validated messages (dicts are accepted) or :class:`InvalidRequestError` naming the field."""

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 from astrocyte.errors import CapabilityNotSupportedError, ConfigError
 from astrocyte.http import check_http_url
-from astrocyte.llm._base import HTTPLLMBase, check_request, token_count
+from astrocyte.llm._base import HTTPLLMBase, check_llm_request, token_count
 from astrocyte.types import LLMCompletion, LLMMessage
 
 if TYPE_CHECKING:
@@ -92,7 +92,7 @@ class AnthropicLLM(HTTPLLMBase):
         max_tokens: int = 1024,
         temperature: float = 0.0,
     ) -> LLMCompletion:
-        checked = check_request(messages, max_tokens, temperature)
+        checked = check_llm_request(messages, max_tokens, temperature)
         system = "\n\n".join(m.content for m in checked if m.role == "system")
         payload: dict[str, object] = {
             "model": model or self.model,

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, ClassVar
 from astrocyte._openai_compat import openai_endpoint, openai_headers
 from astrocyte.embeddings.openai import parse_embeddings
 from astrocyte.errors import InvalidRequestError
-from astrocyte.llm._base import HTTPLLMBase, check_request, token_count
+from astrocyte.llm._base import HTTPLLMBase, check_llm_request, token_count
 from astrocyte.types import LLMCompletion, LLMMessage
 
 if TYPE_CHECKING:
@@ -77,7 +77,7 @@ class OpenAILLM(HTTPLLMBase):
         max_tokens: int = 1024,
         temperature: float = 0.0,
     ) -> LLMCompletion:
-        checked = check_request(messages, max_tokens, temperature)
+        checked = check_llm_request(messages, max_tokens, temperature)
         payload = {
             "model": model or self.model,
             "messages": [{"role": m.role, "content": m.content} for m in checked],
