@@ -11,12 +11,15 @@ import base64
 import logging
 import subprocess
 import sys
+from pathlib import Path
 from typing import ClassVar
 
 import pytest
+import yaml
 from _llm_server import API_KEY, LLMServer, hermetic_env, openai_error, server
 
 from astrocyte import Astrocyte
+from astrocyte.cli import main
 from astrocyte.config import load_config
 from astrocyte.errors import BackendNotInstalledError, ConfigError
 from astrocyte.http import (
@@ -235,3 +238,23 @@ async def test_proxy_password_is_masked_when_the_proxy_is_down(caplog: pytest.Lo
             await llm.complete([LLMMessage(role="user", content="x")])
     for text in (str(info.value), caplog.text):
         assert PROXY_PASSWORD not in text and API_KEY not in text
+
+
+def test_config_show_masks_transport_secrets(
+    server: LLMServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = {
+        "outbound_transport": {
+            "provider": "proxy",
+            "config": {**_proxy_config(server), "headers": {"Proxy-Authorization": f"Basic {GATEWAY_TOKEN}"}},
+        },
+        "llm_provider": "openai",
+        "llm_provider_config": {"api_key": API_KEY},
+    }
+    path = tmp_path / "astrocyte.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    assert main(["config", "show", str(path)]) == 0
+    shown = capsys.readouterr().out
+    assert "Proxy-Authorization" in shown and "127.0.0.1" in shown
+    for secret in (API_KEY, PROXY_PASSWORD, GATEWAY_TOKEN):
+        assert secret not in shown

@@ -15,7 +15,9 @@ from astrocyte.config import BACKEND_KINDS, AstrocyteConfig, find_config_file, l
 
 __all__ = ["redact_secrets", "register"]
 
-_SECRET_KEY = re.compile(r"pass(word|wd)?|secret|token|api[_-]?key|credential|private[_-]?key", re.IGNORECASE)
+_SECRET_KEY = re.compile(
+    r"pass(word|wd)?|secret|token|api[_-]?key|credential|private[_-]?key|authorization", re.IGNORECASE
+)
 _URL_PASSWORD = re.compile(r"(?P<head>://[^/:@\s]+:)[^/@\s]+@")
 _MASK = "***"
 
