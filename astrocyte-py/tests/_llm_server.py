@@ -14,6 +14,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -31,6 +32,7 @@ __all__ = [
     "hermetic_env",
     "openai_error",
     "server",
+    "serving",
 ]
 
 API_KEY = "sk-llm-test-9b1f3c27d8e04a6f"
@@ -244,15 +246,24 @@ class LLMServer(ThreadingHTTPServer):
         return f"http://127.0.0.1:{self.server_address[1]}"
 
 
+@contextmanager
+def serving(running: ThreadingHTTPServer) -> Iterator[None]:
+    """Serve ``running`` on a background thread; shut down and close it afterwards."""
+    thread = threading.Thread(target=running.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        running.shutdown()
+        running.server_close()
+        thread.join(timeout=5)
+
+
 @pytest.fixture
 def server() -> Iterator[LLMServer]:
     running = LLMServer()
-    thread = threading.Thread(target=running.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield running
-    running.shutdown()
-    running.server_close()
-    thread.join(timeout=5)
+    with serving(running):
+        yield running
 
 
 @pytest.fixture

@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 import httpx
 import numpy as np
 import pytest
-from _llm_server import JSONRequestHandler
+from _llm_server import JSONRequestHandler, serving
 
 from astrocyte.embeddings import HashingEmbedder, OpenAIEmbedder, SentenceTransformerEmbedder
 from astrocyte.errors import ConfigError, InvalidRequestError, ProviderError
@@ -580,12 +580,8 @@ class _RecordingProxy(ThreadingHTTPServer):
 @pytest.fixture
 def proxy() -> Iterator[_RecordingProxy]:
     server = _RecordingProxy()
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+    with serving(server):
+        yield server
 
 
 async def test_http_proxy_from_env_is_used(proxy: _RecordingProxy, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -19,17 +19,13 @@ Anthropic has no embeddings endpoint: :meth:`AnthropicLLM.embed` raises
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 from urllib.parse import urlsplit
 
 from astrocyte.errors import CapabilityNotSupportedError, ConfigError
 from astrocyte.http import check_http_url
-from astrocyte.llm._base import HTTPLLMBase, check_llm_request, token_count
+from astrocyte.llm._base import Endpoint, HTTPLLMBase, completion_from
 from astrocyte.types import LLMCompletion, LLMMessage
-
-if TYPE_CHECKING:
-    from astrocyte.provider import OutboundTransportProvider
 
 __all__ = ["ANTHROPIC_VERSION", "DEFAULT_BASE_URL", "AnthropicLLM"]
 
@@ -43,19 +39,10 @@ class AnthropicLLM(HTTPLLMBase):
 
     SPI_VERSION: ClassVar[int] = 1
 
-    def __init__(
-        self,
-        *,
-        model: str = "claude-sonnet-4-5",
-        api_key: str | None = None,
-        base_url: str | None = None,
-        max_context_tokens: int | None = 200_000,
-        timeout: float = 60.0,
-        max_retries: int = 3,
-        backoff_base: float = 0.5,
-        max_backoff: float = 20.0,
-        transport: OutboundTransportProvider | None = None,
-    ) -> None:
+    default_model = "claude-sonnet-4-5"
+    default_max_context_tokens = 200_000
+
+    def _endpoint(self, api_key: str | None, base_url: str | None) -> Endpoint:
         key = api_key or os.environ.get("ANTHROPIC_API_KEY") or None
         url = check_http_url(
             base_url or os.environ.get("ANTHROPIC_BASE_URL") or DEFAULT_BASE_URL,
@@ -71,34 +58,17 @@ class AnthropicLLM(HTTPLLMBase):
         headers = {"Accept": "application/json", "anthropic-version": ANTHROPIC_VERSION}
         if key:
             headers["x-api-key"] = key
-        super().__init__(
-            model=model,
-            base_url=url,
-            headers=headers,
-            secret=key,
-            timeout=timeout,
-            max_retries=max_retries,
-            backoff_base=backoff_base,
-            max_backoff=max_backoff,
-            max_context_tokens=max_context_tokens,
-            embeddings=False,
-            transport=transport,
-        )
+        return Endpoint(url, headers, key)
 
-    async def complete(
-        self,
-        messages: Sequence[LLMMessage | Mapping[str, object]],
-        model: str | None = None,
-        max_tokens: int = 1024,
-        temperature: float = 0.0,
+    async def _complete(
+        self, messages: list[LLMMessage], model: str, max_tokens: int, temperature: float
     ) -> LLMCompletion:
-        checked = check_llm_request(messages, max_tokens, temperature)
-        system = "\n\n".join(m.content for m in checked if m.role == "system")
+        system = "\n\n".join(m.content for m in messages if m.role == "system")
         payload: dict[str, object] = {
-            "model": model or self.model,
+            "model": model,
             "max_tokens": max_tokens,
             "temperature": temperature,
-            "messages": _alternating(checked),
+            "messages": _alternating(messages),
         }
         if system:
             payload["system"] = system
@@ -112,14 +82,7 @@ class AnthropicLLM(HTTPLLMBase):
             for block in content
             if isinstance(block, dict) and block.get("type") == "text"
         )
-        usage = body.get("usage") if isinstance(body.get("usage"), dict) else {}
-        assert isinstance(usage, dict)
-        return LLMCompletion(
-            text=text,
-            model=str(body.get("model") or payload["model"]),
-            input_tokens=token_count(usage.get("input_tokens")),
-            output_tokens=token_count(usage.get("output_tokens")),
-        )
+        return completion_from(body, text, str(payload["model"]), ("input_tokens", "output_tokens"))
 
     async def embed(self, texts: list[str], model: str | None = None) -> list[list[float]]:
         raise CapabilityNotSupportedError(

@@ -17,17 +17,13 @@ Requests follow the documented formats: ``POST {base_url}/chat/completions`` wit
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from astrocyte._openai_compat import openai_endpoint, openai_headers
 from astrocyte.embeddings.openai import parse_embeddings
 from astrocyte.errors import InvalidRequestError
-from astrocyte.llm._base import HTTPLLMBase, check_llm_request, token_count
+from astrocyte.llm._base import Endpoint, HTTPLLMBase, completion_from
 from astrocyte.types import LLMCompletion, LLMMessage
-
-if TYPE_CHECKING:
-    from astrocyte.provider import OutboundTransportProvider
 
 __all__ = ["OpenAILLM"]
 
@@ -40,47 +36,19 @@ class OpenAILLM(HTTPLLMBase):
 
     SPI_VERSION: ClassVar[int] = 1
 
-    def __init__(
-        self,
-        *,
-        model: str = "gpt-4o-mini",
-        embedding_model: str = "text-embedding-3-small",
-        api_key: str | None = None,
-        base_url: str | None = None,
-        max_context_tokens: int | None = None,
-        timeout: float = 60.0,
-        max_retries: int = 3,
-        backoff_base: float = 0.5,
-        max_backoff: float = 20.0,
-        transport: OutboundTransportProvider | None = None,
-    ) -> None:
-        key, url = openai_endpoint(api_key, base_url)
-        super().__init__(
-            model=model,
-            base_url=url,
-            headers=openai_headers(key),
-            secret=key,
-            timeout=timeout,
-            max_retries=max_retries,
-            backoff_base=backoff_base,
-            max_backoff=max_backoff,
-            max_context_tokens=max_context_tokens,
-            embeddings=True,
-            transport=transport,
-        )
-        self.embedding_model = embedding_model
+    default_model = "gpt-4o-mini"
+    default_embedding_model = "text-embedding-3-small"
 
-    async def complete(
-        self,
-        messages: Sequence[LLMMessage | Mapping[str, object]],
-        model: str | None = None,
-        max_tokens: int = 1024,
-        temperature: float = 0.0,
+    def _endpoint(self, api_key: str | None, base_url: str | None) -> Endpoint:
+        key, url = openai_endpoint(api_key, base_url)
+        return Endpoint(url, openai_headers(key), key)
+
+    async def _complete(
+        self, messages: list[LLMMessage], model: str, max_tokens: int, temperature: float
     ) -> LLMCompletion:
-        checked = check_llm_request(messages, max_tokens, temperature)
         payload = {
-            "model": model or self.model,
-            "messages": [{"role": m.role, "content": m.content} for m in checked],
+            "model": model,
+            "messages": [{"role": m.role, "content": m.content} for m in messages],
             "max_tokens": max_tokens,
             "temperature": temperature,
         }
@@ -92,14 +60,7 @@ class OpenAILLM(HTTPLLMBase):
         text = message.get("content") if isinstance(message, dict) else None
         if not isinstance(text, str):
             raise self._http.unusable(response, _CHAT, "chat completion", "no choices[0].message.content")
-        usage = body.get("usage") if isinstance(body.get("usage"), dict) else {}
-        assert isinstance(usage, dict)
-        return LLMCompletion(
-            text=text,
-            model=str(body.get("model") or payload["model"]),
-            input_tokens=token_count(usage.get("prompt_tokens")),
-            output_tokens=token_count(usage.get("completion_tokens")),
-        )
+        return completion_from(body, text, str(payload["model"]), ("prompt_tokens", "completion_tokens"))
 
     async def embed(self, texts: list[str], model: str | None = None) -> list[list[float]]:
         """One vector per text from ``POST /embeddings`` (``embedding_model`` unless ``model``)."""
