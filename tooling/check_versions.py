@@ -7,7 +7,8 @@ an adapter added under ``adapters-*-py/`` is checked without editing this file. 
 * an adapter (any member depending on ``astrocyte``) has an ``astrocyte`` range that excludes the
   core's version, or declares no ``astrocyte`` dependency at all;
 * a core extra (``astrocyte[qdrant]``) names an ``astrocyte-*`` package the workspace does not hold,
-  or a range that excludes that package's version;
+  or a range that excludes that package's version, or (``all = ["astrocyte[qdrant,neo4j]"]``) an
+  extra the core does not define;
 * two members share a distribution name, or a version is not PEP 440.
 
 Usage: ``python tooling/check_versions.py [--root DIR] [--json]``. Exit 0 when consistent, 1 with one
@@ -114,6 +115,11 @@ def _check_extras(core: Package, by_name: dict[str, Package], found: list[str]) 
     for extra, requirements in sorted(core.extras.items()):
         for text in requirements:
             req = _requirement(text, f"{where} {extra}", found)
+            if req is not None and canonicalize_name(req.name) == CORE:  # all = ["astrocyte[a,b]"]
+                found += [
+                    f"{where}: extra {extra!r} refers to astrocyte[{name}], which is not an extra"
+                    for name in sorted(req.extras - set(core.extras))
+                ]
             if req is None or not canonicalize_name(req.name).startswith(f"{CORE}-"):
                 continue  # third-party extras (sentence-transformers...) are not ours to check
             adapter = by_name.get(canonicalize_name(req.name))

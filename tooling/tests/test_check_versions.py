@@ -117,6 +117,13 @@ def test_extra_with_a_range_excluding_the_adapter_fails(workspace: Path) -> None
     )
 
 
+def test_aggregate_extra_naming_an_unknown_extra_fails(workspace: Path) -> None:
+    core = workspace / "astrocyte-py" / "pyproject.toml"
+    core.write_text(core.read_text() + 'all = ["astrocyte[qdrant,kafka,neo4j]"]\n', encoding="utf-8")
+    (problem,) = _problems(workspace)
+    assert "extra 'all' refers to astrocyte[neo4j], which is not an extra" in problem
+
+
 def test_bad_versions_and_duplicates_fail(workspace: Path) -> None:
     _package(workspace, "adapters-storage-py/astrocyte-dup", "astrocyte-qdrant", "one", ["astrocyte"])
     found = _problems(workspace)
