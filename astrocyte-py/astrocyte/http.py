@@ -22,8 +22,8 @@ import logging
 import os
 import re
 import ssl
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -171,7 +171,7 @@ def ssl_context_from_env() -> ssl.SSLContext | None:
     A path that does not exist or holds no usable certificate raises :class:`ConfigError` naming the
     variable, instead of a confusing TLS failure on the first request.
     """
-    return _ssl_context(os.environ.get("SSL_CERT_FILE") or None, os.environ.get("SSL_CERT_DIR") or None)
+    return _ssl_context(*_env_ca())
 
 
 def _ssl_context(cafile: str | None, capath: str | None, *, origin: str = "env") -> ssl.SSLContext | None:
@@ -207,16 +207,17 @@ def outbound_context(
 
     merged = {"User-Agent": f"astrocyte/{__version__}"}
     merged.update(headers or {})
+    ca_file, ca_dir = _env_ca()
     context = OutboundContext(
         purpose=purpose,
         base_url=base_url,
         timeout=timeout,
         headers=merged,
-        ca_file=os.environ.get("SSL_CERT_FILE") or None,
-        ca_dir=os.environ.get("SSL_CERT_DIR") or None,
+        ca_file=ca_file,
+        ca_dir=ca_dir,
         secrets=[s for s in secrets if s],
     )
-    ssl_context_from_env()  # fail early, naming the variable, when the CA settings are unusable
+    _ssl_context(ca_file, ca_dir)  # fail early, naming the variable, when the CA settings are unusable
     if transport is not None:
         context = transport.apply(context)
     return context
@@ -248,7 +249,7 @@ def _mounts(context: OutboundContext) -> dict[str, httpx.AsyncBaseTransport | No
     return mounts
 
 
-def _log_hooks(secrets: list[str]) -> dict[str, list[object]]:
+def _log_hooks(secrets: list[str]) -> dict[str, list[Callable[..., Any]]]:
     async def on_request(request: httpx.Request) -> None:
         _LOG.debug("%s %s", request.method, redact_secrets(str(request.url), *secrets))
 
@@ -270,7 +271,7 @@ def client_for(context: OutboundContext) -> httpx.AsyncClient:
         trust_env=context.trust_env and mounts is None,
         verify=_verify(context),
         mounts=mounts,
-        event_hooks=_log_hooks(context.secrets),  # type: ignore[arg-type]
+        event_hooks=_log_hooks(context.secrets),
     )
 
 
