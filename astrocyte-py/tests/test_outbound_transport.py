@@ -258,3 +258,10 @@ def test_config_show_masks_transport_secrets(
     assert "Proxy-Authorization" in shown and "127.0.0.1" in shown
     for secret in (API_KEY, PROXY_PASSWORD, GATEWAY_TOKEN):
         assert secret not in shown
+
+
+def test_config_check_validates_the_transport(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "astrocyte.yaml"
+    path.write_text(yaml.safe_dump({"outbound_transport": {"provider": "proxy", "config": {"url": "nope"}}}))
+    assert main(["config", "check", str(path)]) == 2
+    assert "outbound_transport.config.url" in capsys.readouterr().err

@@ -12,6 +12,7 @@ import yaml
 from astrocyte._discovery import check_config_backends
 from astrocyte.cli._base import Subparsers, add_command
 from astrocyte.config import BACKEND_KINDS, AstrocyteConfig, find_config_file, load_config
+from astrocyte.transports import load_outbound_transport
 
 __all__ = ["redact_secrets", "register"]
 
@@ -56,6 +57,7 @@ def _summary(config: AstrocyteConfig) -> list[str]:
 def _check(args: argparse.Namespace) -> int:
     config = load_config(args.file)
     check_config_backends(config)
+    load_outbound_transport(config.outbound_transport)
     print(f"ok: {_source_label(args.file)}")
     print("\n".join(_summary(config)))
     return 0
