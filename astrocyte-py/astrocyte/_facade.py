@@ -12,6 +12,7 @@ from typing import Any, Self, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from astrocyte._discovery import create_provider
+from astrocyte._gate import Gate
 from astrocyte.config import AstrocyteConfig, load_config
 from astrocyte.errors import InvalidRequestError
 from astrocyte.identity import AstrocyteContext
@@ -66,6 +67,7 @@ class Astrocyte:
         self.stores = stores
         self._retain = RetainPipeline(stores, config.retain, config.pii)
         self._recall = RecallPipeline(stores, config.recall, config.homeostasis)
+        self._gate = Gate(config)
 
     # ------------------------------------------------------------------ construction
 
@@ -97,11 +99,14 @@ class Astrocyte:
         **fields: Any,
     ) -> RetainResult:
         """Remember ``content`` in ``bank_id``. Extra fields: content_type, metadata, tags,
-        occurred_at, source, extraction_profile, idempotency_key (see :class:`RetainRequest`)."""
+        occurred_at, source, extraction_profile, idempotency_key (see :class:`RetainRequest`).
+        Without ``bank_id`` the bank is resolved from ``context``."""
+        bank_id = self._gate.bank_for(bank_id, content, context)
         if isinstance(content, str):
             request = _coerce(RetainRequest, None, {"content": content, "bank_id": bank_id, **fields})
         else:
             request = _coerce(RetainRequest, content, {"bank_id": bank_id, **fields})
+        self._gate.admit(context, [request.bank_id], "write")
         return await self._retain.retain(request)
 
     async def retain_many(
@@ -111,7 +116,11 @@ class Astrocyte:
         context: AstrocyteContext | None = None,
     ) -> list[RetainResult]:
         """Retain a batch: one embedding call, one write per store and bank; all-or-nothing."""
-        return await self._retain.retain_many([_coerce(RetainRequest, r, {}) for r in requests])
+        batch = [
+            _coerce(RetainRequest, r, {"bank_id": self._gate.bank_for(None, r, context)}) for r in requests
+        ]
+        self._gate.admit(context, [r.bank_id for r in batch], "write")
+        return await self._retain.retain_many(batch)
 
     async def recall(
         self,
@@ -124,7 +133,9 @@ class Astrocyte:
     ) -> RecallResult:
         """The memories most relevant to ``query``. ``now`` anchors relative times ("last May")."""
         request = self._recall_request(query, bank_id, fields)
-        return await self._recall.recall(request, _banks(request), now=now)
+        banks = self._banks(request, context)
+        self._gate.admit(context, banks, "read")
+        return await self._recall.recall(request, banks, now=now)
 
     async def reflect(
         self,
@@ -148,7 +159,9 @@ class Astrocyte:
             tags=request.tags,
             time_range=request.time_range,
         )
-        recalled = await self._recall.recall(recall_request, _banks(recall_request), now=now)
+        banks = self._banks(recall_request, context)
+        self._gate.admit(context, banks, "read")
+        recalled = await self._recall.recall(recall_request, banks, now=now)
         limit = self.config.homeostasis.max_reflect_context_tokens
         context_hits = build_context(recalled.hits, min(request.max_tokens or limit, limit))
         if self.stores.llm is not None:
@@ -166,12 +179,14 @@ class Astrocyte:
     ) -> ForgetResult:
         """Forget by ``memory_ids``, ``tags``, ``time_range`` or ``all=True`` (whole bank), in every store."""
         ids = list(memory_ids) if memory_ids is not None else None
+        bank_id = self._gate.bank_for(bank_id, request, context)
         forget_request = _coerce(ForgetRequest, request, {"bank_id": bank_id, "memory_ids": ids, **fields})
+        self._gate.admit(context, [forget_request.bank_id], "forget")
         return await _forget(self.stores, forget_request)
 
     async def banks(self, *, context: AstrocyteContext | None = None) -> list[str]:
-        """Banks that hold at least one memory."""
-        return await self.stores.vector.list_banks()
+        """Banks that hold at least one memory (with a ``context``: only those it may read)."""
+        return self._gate.readable(context, await self.stores.vector.list_banks())
 
     def _recall_request(
         self, query: str | RecallRequest | Mapping[str, Any], bank_id: str | None, fields: dict[str, Any]
@@ -180,12 +195,14 @@ class Astrocyte:
             return _coerce(RecallRequest, None, {"query": query, "bank_id": bank_id, **fields})
         return _coerce(RecallRequest, query, {"bank_id": bank_id, **fields})
 
-
-def _banks(request: RecallRequest) -> list[str]:
-    banks = request.banks()
-    if not banks:
-        raise InvalidRequestError("give bank_id or bank_ids", field="bank_id")
-    return banks
+    def _banks(self, request: RecallRequest, context: AstrocyteContext | None) -> list[str]:
+        """The request's banks, else the context's resolved bank."""
+        banks = request.banks()
+        if banks:
+            return banks
+        if context is None:
+            raise InvalidRequestError("give bank_id or bank_ids", field="bank_id")
+        return [self._gate.access.resolve_bank(context)]
 
 
 def _build_stores(config: AstrocyteConfig) -> MemoryStores:
@@ -240,8 +257,8 @@ class SyncAstrocyte:
     def forget(self, request: ForgetRequest | Mapping[str, Any] | None = None, **kwargs: Any) -> ForgetResult:
         return self._run(self._memory.forget(request, **kwargs))
 
-    def banks(self) -> list[str]:
-        return self._run(self._memory.banks())
+    def banks(self, **kwargs: Any) -> list[str]:
+        return self._run(self._memory.banks(**kwargs))
 
     def close(self) -> None:
         try:

@@ -37,6 +37,7 @@ from pydantic import (
     model_validator,
 )
 
+from astrocyte.access_settings import Agents, BankGrants, DeploymentSettings, IdentitySettings
 from astrocyte.errors import ConfigError
 
 __all__ = [
@@ -240,6 +241,10 @@ class AstrocyteConfig(_Section):
     recall: RecallSettings = Field(default_factory=RecallSettings)
     homeostasis: HomeostasisSettings = Field(default_factory=HomeostasisSettings)
     pii: PiiSettings = Field(default_factory=PiiSettings)
+    agents: Agents = Field(default_factory=dict, description="Agent name → principal, default/allowed banks.")
+    banks: dict[str, BankGrants] = Field(default_factory=dict, description="Bank glob → owners, writers...")
+    identity: IdentitySettings = Field(default_factory=IdentitySettings)
+    deployment: DeploymentSettings = Field(default_factory=DeploymentSettings)
 
     @field_validator("profile", mode="after")
     @classmethod
