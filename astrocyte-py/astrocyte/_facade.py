@@ -21,6 +21,8 @@ from astrocyte.pipeline.recall import RecallPipeline
 from astrocyte.pipeline.reflect import build_context, extractive_answer, llm_answer
 from astrocyte.pipeline.retain import RetainPipeline
 from astrocyte.pipeline.stores import MemoryStores
+from astrocyte.policy.audit import AuditSink
+from astrocyte.policy.breaker import guard_stores
 from astrocyte.types import (
     ForgetRequest,
     ForgetResult,
@@ -62,23 +64,34 @@ class Astrocyte:
     ...     result = await memory.recall("Where does Alice live?", bank_id="alice")
     """
 
-    def __init__(self, config: AstrocyteConfig, stores: MemoryStores) -> None:
+    def __init__(
+        self, config: AstrocyteConfig, stores: MemoryStores, *, audit_sink: AuditSink | None = None
+    ) -> None:
         self.config = config
-        self.stores = stores
+        self.stores = stores = guard_stores(stores, config.policy.circuit_breaker)
         self._retain = RetainPipeline(stores, config.retain, config.pii)
         self._recall = RecallPipeline(stores, config.recall, config.homeostasis)
-        self._gate = Gate(config)
+        self._gate = Gate(config, stores, audit_sink)
 
     # ------------------------------------------------------------------ construction
 
     @classmethod
-    def from_config(cls, source: str | os.PathLike[str] | Mapping[str, Any] | None = None) -> Astrocyte:
-        """Build from a YAML/JSON file, a dict, or (``None``) ``./astrocyte.yaml`` or the embedded default."""
+    def from_config(
+        cls,
+        source: str | os.PathLike[str] | Mapping[str, Any] | None = None,
+        *,
+        audit_sink: AuditSink | None = None,
+    ) -> Astrocyte:
+        """Build from a YAML/JSON file, a dict, or (``None``) ``./astrocyte.yaml`` or the embedded default.
+        Audit events go to ``audit_sink`` (default: JSON lines on the ``astrocyte.audit`` logger)."""
         config = load_config(source)
-        return cls(config, _build_stores(config))
+        return cls(config, _build_stores(config), audit_sink=audit_sink)
 
     async def close(self) -> None:
-        await self.stores.close()
+        try:
+            await self._gate.close()
+        finally:
+            await self.stores.close()
 
     async def __aenter__(self) -> Self:
         return self
@@ -106,8 +119,7 @@ class Astrocyte:
             request = _coerce(RetainRequest, None, {"content": content, "bank_id": bank_id, **fields})
         else:
             request = _coerce(RetainRequest, content, {"bank_id": bank_id, **fields})
-        self._gate.admit(context, [request.bank_id], "write")
-        return await self._retain.retain(request)
+        return (await self._gate.retain(context, [request], self._retain.retain_many))[0]
 
     async def retain_many(
         self,
@@ -119,8 +131,7 @@ class Astrocyte:
         batch = [
             _coerce(RetainRequest, r, {"bank_id": self._gate.bank_for(None, r, context)}) for r in requests
         ]
-        self._gate.admit(context, [r.bank_id for r in batch], "write")
-        return await self._retain.retain_many(batch)
+        return await self._gate.retain(context, batch, self._retain.retain_many)
 
     async def recall(
         self,
@@ -134,7 +145,7 @@ class Astrocyte:
         """The memories most relevant to ``query``. ``now`` anchors relative times ("last May")."""
         request = self._recall_request(query, bank_id, fields)
         banks = self._banks(request, context)
-        self._gate.admit(context, banks, "read")
+        await self._gate.read("recall", context, banks, request.query)
         return await self._recall.recall(request, banks, now=now)
 
     async def reflect(
@@ -160,7 +171,7 @@ class Astrocyte:
             time_range=request.time_range,
         )
         banks = self._banks(recall_request, context)
-        self._gate.admit(context, banks, "read")
+        await self._gate.read("reflect", context, banks, request.query)
         recalled = await self._recall.recall(recall_request, banks, now=now)
         limit = self.config.homeostasis.max_reflect_context_tokens
         context_hits = build_context(recalled.hits, min(request.max_tokens or limit, limit))
@@ -181,8 +192,7 @@ class Astrocyte:
         ids = list(memory_ids) if memory_ids is not None else None
         bank_id = self._gate.bank_for(bank_id, request, context)
         forget_request = _coerce(ForgetRequest, request, {"bank_id": bank_id, "memory_ids": ids, **fields})
-        self._gate.admit(context, [forget_request.bank_id], "forget")
-        return await _forget(self.stores, forget_request)
+        return await self._gate.forget(context, forget_request, lambda r: _forget(self.stores, r))
 
     async def banks(self, *, context: AstrocyteContext | None = None) -> list[str]:
         """Banks that hold at least one memory (with a ``context``: only those it may read)."""

@@ -39,6 +39,7 @@ from pydantic import (
 
 from astrocyte.access_settings import Agents, BankGrants, DeploymentSettings, IdentitySettings
 from astrocyte.errors import ConfigError
+from astrocyte.policy.settings import PolicySettings
 
 __all__ = [
     "BACKEND_KINDS",
@@ -52,6 +53,7 @@ __all__ = [
     "EntityExtraction",
     "HomeostasisSettings",
     "PiiAction",
+    "PiiOverride",
     "PiiSettings",
     "PiiType",
     "RecallSettings",
@@ -177,6 +179,13 @@ class HomeostasisSettings(_Section):
     )
 
 
+class PiiOverride(_Section):
+    """PII settings for some banks or an extraction profile; unset keys inherit the ``pii:`` section."""
+
+    action: PiiAction | None = None
+    types: list[PiiType] | None = None
+
+
 class PiiSettings(_Section):
     """The PII barrier applied to content before it reaches any store."""
 
@@ -186,6 +195,11 @@ class PiiSettings(_Section):
     )
     types: list[PiiType] = Field(
         default_factory=lambda: list(get_args(PiiType)), description="Kinds of personal data to detect."
+    )
+
+    banks: dict[str, PiiOverride] = Field(default_factory=dict, description="Bank glob → override.")
+    profiles: dict[str, PiiOverride] = Field(
+        default_factory=dict, description="Extraction profile → override."
     )
 
     @field_validator("types", mode="after")
@@ -245,6 +259,7 @@ class AstrocyteConfig(_Section):
     banks: dict[str, BankGrants] = Field(default_factory=dict, description="Bank glob → owners, writers...")
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
     deployment: DeploymentSettings = Field(default_factory=DeploymentSettings)
+    policy: PolicySettings = Field(default_factory=PolicySettings)
 
     @field_validator("profile", mode="after")
     @classmethod

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from astrocyte.config import HomeostasisSettings, RecallSettings
-from astrocyte.errors import InvalidRequestError, StoreError
+from astrocyte.errors import CircuitOpenError, InvalidRequestError, StoreError
 from astrocyte.pipeline.entities import query_entity_names
 from astrocyte.pipeline.fusion import rrf_fuse
 from astrocyte.pipeline.stores import MemoryStores
@@ -163,6 +163,9 @@ class RecallPipeline:
         ranked: list[_Payload | str] = []
         try:
             ranked = await runner()
+        except CircuitOpenError as exc:  # a store known to be broken is not even asked
+            trace.skipped = True
+            trace.error = str(exc)
         except Exception as exc:  # one broken store must not fail the whole recall
             trace.error = f"{type(exc).__name__}: {exc}"
         trace.duration_ms = (time.perf_counter() - started) * 1000

@@ -18,7 +18,7 @@ from astrocyte.pipeline.chunking import Chunk, chunk_content
 from astrocyte.pipeline.entities import ExtractedEntity, LLMEntityExtractor, entity_id, extract_entities_rules
 from astrocyte.pipeline.normalize import normalize_text
 from astrocyte.pipeline.stores import MemoryStores
-from astrocyte.policy.pii import PiiScanner
+from astrocyte.policy.pii import PiiBarrier
 from astrocyte.types import (
     Document,
     Entity,
@@ -52,8 +52,7 @@ class RetainPipeline:
     def __init__(self, stores: MemoryStores, settings: RetainSettings, pii: PiiSettings) -> None:
         self._stores = stores
         self._settings = settings
-        self._pii = pii
-        self._scanner = PiiScanner(pii.types) if pii.action != "off" else None
+        self._pii = PiiBarrier(pii)
         use_llm = settings.entity_extraction == "llm" and stores.llm is not None
         self._llm_extractor = LLMEntityExtractor(stores.llm) if use_llm and stores.llm else None
 
@@ -104,7 +103,9 @@ class RetainPipeline:
         return [results[i] if i in results else next(planned_results) for i in range(len(requests))]
 
     def _chunk(self, request: RetainRequest) -> list[Chunk]:
-        content = self._apply_pii(normalize_text(request.content))
+        content = self._pii.scrub(
+            normalize_text(request.content), request.bank_id, request.extraction_profile
+        )
         if not content:
             raise InvalidRequestError("content is empty after normalisation", field="content")
         return chunk_content(
@@ -116,24 +117,6 @@ class RetainPipeline:
         )
 
     # ------------------------------------------------------------------ steps
-
-    def _apply_pii(self, content: str) -> str:
-        if self._scanner is None:
-            return content
-        if self._pii.action == "redact":
-            redacted, findings = self._scanner.redact(content)
-            if findings:
-                logger.info("pii redacted", extra={"pii_types": sorted({f.pii_type for f in findings})})
-            return redacted
-        findings = self._scanner.scan(content)
-        if findings and self._pii.action == "reject":
-            kinds = ", ".join(sorted({f.pii_type for f in findings}))
-            raise InvalidRequestError(
-                f"content contains PII ({kinds}) and pii.action is 'reject'", field="content"
-            )
-        if findings:
-            logger.warning("pii detected", extra={"pii_types": sorted({f.pii_type for f in findings})})
-        return content
 
     def _memory_id(self, request: RetainRequest, index: int) -> str:
         if request.idempotency_key:
@@ -192,7 +175,12 @@ class RetainPipeline:
         return kept, duplicate_of
 
     def _metadata(self, request: RetainRequest, item: _Prepared) -> Metadata:
-        metadata: Metadata = dict(request.metadata)
+        metadata: Metadata = {
+            key: self._pii.scrub(value, request.bank_id, request.extraction_profile, field=f"metadata.{key}")
+            if isinstance(value, str)
+            else value
+            for key, value in request.metadata.items()
+        }
         metadata["_content_type"] = request.content_type
         metadata["_chunk_index"] = item.chunk_index
         if request.source:
