@@ -46,7 +46,8 @@ class LoggingAuditSink:
         self._logger = logging.getLogger(logger)
 
     def emit(self, event: AuditEvent) -> None:
-        self._logger.info(event.model_dump_json(exclude_none=True))
+        if self._logger.isEnabledFor(logging.INFO):  # serialise only when someone listens
+            self._logger.info(event.model_dump_json(exclude_none=True))
 
 
 class Auditor:
