@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 
 from astrocyte._discovery import create_provider
 from astrocyte._gate import Gate
+from astrocyte.access import AccessPolicy
 from astrocyte.config import AstrocyteConfig, load_config
 from astrocyte.errors import InvalidRequestError
 from astrocyte.identity import AstrocyteContext
@@ -86,6 +87,11 @@ class Astrocyte:
         Audit events go to ``audit_sink`` (default: JSON lines on the ``astrocyte.audit`` logger)."""
         config = load_config(source)
         return cls(config, _build_stores(config), audit_sink=audit_sink)
+
+    @property
+    def access(self) -> AccessPolicy:
+        """The grants in force: ``memory.access.effective_permissions(context, bank_id)``."""
+        return self._gate.access
 
     async def close(self) -> None:
         try:

@@ -194,6 +194,8 @@ async def test_obo_narrows_to_the_delegators_grants(memory: Astrocyte) -> None:
     with pytest.raises(AccessDeniedError) as info:
         await memory.recall("bees", bank_id="user-bob", context=for_alice)
     assert info.value.principal == "agent:support-bot"
+    assert for_alice.effective_permissions("user-bob", memory.access) == set()
+    assert for_alice.effective_permissions("user-alice", memory.access) == {"read", "write", "forget"}
     assert await memory.banks(context=for_alice) == ["user-alice"]
 
 

@@ -51,7 +51,7 @@ OLD_LOADED: dict[str, object] = {
     "vector_store": "sqlite",
     "vector_store_config": {"path": "/tmp/x.db"},
 }
-NEW_SECTIONS = ("agents", "banks", "identity", "deployment")
+NEW_SECTIONS = ("agents", "banks", "identity", "deployment", "policy")
 
 
 def _subset(actual: object, expected: object) -> object:
@@ -75,6 +75,8 @@ def test_old_config_file_loads_exactly_as_before(tmp_path: Path) -> None:
     assert dumped["identity"]["resolver"] == "convention" and dumped["identity"]["obo_enabled"] is True
     assert dumped["deployment"] == {"mode": "library", "allow_anonymous": None}
     assert config.deployment.anonymous_allowed
+    assert dumped["pii"]["banks"] == {} and dumped["pii"]["profiles"] == {}
+    assert not config.policy.rate_limits.enabled and not config.policy.quotas.enabled
 
 
 def test_full_sections_load(tmp_path: Path) -> None:
