@@ -7,12 +7,12 @@ nothing is written. Retain and forget are audited on success too.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TypeVar
 
 from astrocyte.access import AccessPolicy
 from astrocyte.config import AstrocyteConfig
-from astrocyte.errors import AstrocyteError, RateLimitedError
+from astrocyte.errors import AstrocyteError, RateLimitedError, StoreError
 from astrocyte.identity import AstrocyteContext, Permission
 from astrocyte.pipeline.stores import MemoryStores
 from astrocyte.policy.audit import Auditor, AuditSink, LoggingAuditSink
@@ -25,8 +25,8 @@ from astrocyte.types import ForgetRequest, ForgetResult, RetainRequest, RetainRe
 
 __all__ = ["Gate"]
 
-_T = TypeVar("_T")
 _ANONYMOUS = "anonymous"
+logger = logging.getLogger("astrocyte.policy")
 
 
 def _build_limiter(settings: RateLimitSettings) -> RateLimiter | None:
@@ -158,7 +158,13 @@ class Gate:
         if self._rates.per_bank is not None:
             spec = self._rates.per_bank
             buckets.extend(BucketRequest("bank", bank, spec.rate, spec.burst) for bank in banks)
-        decision = await self._limiter.acquire(buckets)
+        try:
+            decision = await self._limiter.acquire(buckets)
+        except StoreError:
+            if self._rates.on_backend_error == "deny":
+                raise
+            logger.warning("rate-limit store failed; call allowed (policy.rate_limits.on_backend_error)")
+            return
         if not decision.allowed:
             assert decision.denied is not None
             raise RateLimitedError(

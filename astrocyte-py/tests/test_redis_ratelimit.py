@@ -42,7 +42,7 @@ async def prefix() -> AsyncIterator[str]:
 
 def _config(tmp_path: Path, name: str, prefix: str, **limits: Any) -> dict[str, Any]:
     db = str(tmp_path / f"{name}.db")
-    rate_limits = {"backend": "redis", "redis_url": REDIS_URL, "key_prefix": prefix, **limits}
+    rate_limits = {"backend": "redis", "redis_url": REDIS_URL, "key_prefix": prefix} | limits
     return {
         "vector_store_config": {"path": db},
         "document_store_config": {"path": db},
@@ -123,3 +123,17 @@ async def test_unreachable_redis_is_a_store_error() -> None:
             await limiter.acquire([BucketRequest("principal", "p", 1.0, 1)])
     finally:
         await limiter.close()
+
+
+async def test_unreachable_redis_denies_or_allows_as_configured(tmp_path: Path) -> None:
+    limits = {"per_principal": {"rate": 1.0, "burst": 1}, "redis_url": "redis://127.0.0.1:1/0"}
+    deny = Astrocyte.from_config(_config(tmp_path, "deny", "p:", **limits))
+    allow = Astrocyte.from_config(_config(tmp_path, "allow", "p:", **limits, on_backend_error="allow"))
+    try:
+        with pytest.raises(StoreError, match="rate-limit store"):
+            await deny.recall("anything", bank_id="b")
+        for _ in range(3):  # unlimited while the store is down
+            await allow.recall("anything", bank_id="b")
+    finally:
+        await deny.close()
+        await allow.close()

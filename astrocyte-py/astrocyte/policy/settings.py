@@ -65,6 +65,10 @@ class RateLimitSettings(Section):
         default="memory", description="memory (this process) or redis (shared; needs astrocyte[redis])."
     )
     redis_url: str = Field(default="redis://127.0.0.1:6379/0", min_length=1)
+    on_backend_error: Literal["deny", "allow"] = Field(
+        default="deny",
+        description="When the limit store (Redis) fails: deny the call (StoreError) or allow it unlimited.",
+    )
     key_prefix: str = Field(default="astrocyte:rl:", description="Prefix of the Redis bucket keys.")
     per_principal: BucketSettings | None = Field(default=None, description="Limit per caller principal.")
     per_bank: BucketSettings | None = Field(default=None, description="Limit per bank.")
@@ -75,6 +79,13 @@ class RateLimitSettings(Section):
     @property
     def enabled(self) -> bool:
         return self.per_principal is not None or self.per_bank is not None
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str) -> str:
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix:// (e.g. redis://127.0.0.1:6379/0)")
+        return value
 
 
 class QuotaLimits(Section):
