@@ -16,6 +16,7 @@ from astrocyte import (
     AccessDeniedError,
     Astrocyte,
     AstrocyteContext,
+    AstrocyteError,
     CircuitOpenError,
     InvalidRequestError,
     PayloadTooLargeError,
@@ -385,3 +386,26 @@ async def test_audit_can_be_switched_off(tmp_path: Path, caplog: pytest.LogCaptu
     async with Astrocyte.from_config(_sqlite(tmp_path, policy={"audit": {"enabled": False}})) as memory:
         await memory.retain("Nothing to see.", bank_id="b")
     assert not [r for r in caplog.records if r.name == "astrocyte.audit"]
+
+
+async def test_recall_falls_back_to_full_text_while_the_embedder_circuit_is_open(tmp_path: Path) -> None:
+    async with Astrocyte.from_config(_sqlite(tmp_path)) as memory:
+        await memory.retain("Caroline moved from Sweden in 2019.", bank_id="b")
+    unreachable = {  # a real OpenAI-compatible client pointed at a closed loopback port
+        "embedding_provider": "openai",
+        "embedding_provider_config": {
+            "base_url": "http://127.0.0.1:1/v1",
+            "api_key": "test",
+            "dimensions": 384,
+            "max_retries": 0,
+            "timeout": 2.0,
+        },
+        "policy": {"circuit_breaker": {"failure_threshold": 1, "reset_timeout_s": 60}},
+    }
+    async with Astrocyte.from_config(_sqlite(tmp_path, **unreachable)) as memory:
+        with pytest.raises(AstrocyteError):  # the first failure propagates and opens the circuit
+            await memory.recall("Where did Caroline move from?", bank_id="b")
+        result = await memory.recall("Where did Caroline move from?", bank_id="b")
+        assert result.hits and "Sweden" in result.hits[0].text
+        assert "vector" not in {s.name for s in result.trace.strategies}
+        assert any("skipped: circuit open for embedding provider" in note for note in result.trace.notes)

@@ -95,9 +95,8 @@ class RecallPipeline:
         filters = None
         if request.tags or request.time_range:
             filters = VectorFilters(tags=request.tags, time_range=request.time_range)
-        needs_vector = "vector" in weights or "temporal" in weights
         embed_started = time.perf_counter()
-        query_vector = (await self._stores.embedder.embed([request.query]))[0] if needs_vector else []
+        query_vector, embed_skipped = await self._embed_query(request.query, weights)
         embedding_ms = (time.perf_counter() - embed_started) * 1000
         temporal = parse_time_expression(request.query, now) if "temporal" in weights else None
         if temporal is not None:
@@ -118,6 +117,8 @@ class RecallPipeline:
             )
 
         trace = RecallTrace(strategies=[r.trace for r in runs], embedding_ms=embedding_ms)
+        if embed_skipped:
+            trace.notes.append(f"vector and temporal skipped: {embed_skipped}")
         if temporal is not None:
             trace.notes.append(f"temporal: '{temporal.phrase}' → {_fmt_range(temporal.time_range)}")
         hits = await self._fuse(runs, weights, trace)
@@ -128,6 +129,20 @@ class RecallPipeline:
         hits = self._budget(hits, request, trace)
         trace.total_ms = (time.perf_counter() - started) * 1000
         return RecallResult(hits=hits, trace=trace)
+
+    async def _embed_query(self, query: str, weights: dict[str, float]) -> tuple[list[float], str | None]:
+        """The query vector. While the embedder's circuit is open, the strategies that need it are
+        dropped (and the reason returned) so full text and graph still answer."""
+        if "vector" not in weights and "temporal" not in weights:
+            return [], None
+        try:
+            return (await self._stores.embedder.embed([query]))[0], None
+        except CircuitOpenError as exc:
+            weights.pop("vector", None)
+            weights.pop("temporal", None)
+            if not weights:
+                raise
+            return [], str(exc)
 
     # ------------------------------------------------------------------ strategies
 
