@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from astrocyte import (
     AccessDeniedError,
@@ -198,8 +200,7 @@ async def test_bank_id_syntax_is_checked_on_every_verb(tmp_path: Path, bank: str
             await memory.recall("hello", bank_id=bank)
         with pytest.raises(InvalidRequestError, match="bank id"):
             await memory.forget(bank_id=bank, all=True)
-    await_ok = Astrocyte.from_config(_sqlite(tmp_path))
-    async with await_ok as memory:  # unicode bank ids stay valid
+    async with Astrocyte.from_config(_sqlite(tmp_path)) as memory:  # unicode bank ids stay valid
         assert (await memory.retain("hello", bank_id="bänk-日本")).bank_id == "bänk-日本"
 
 
@@ -221,6 +222,27 @@ def test_token_bucket_refills_and_is_all_or_nothing() -> None:
     assert not limiter.acquire([principal], now=2.0).allowed
     # principal and bank scopes never share a bucket even with equal keys
     assert limiter.acquire([BucketRequest("bank", "user:1", rate=1.0, burst=1)], now=2.0).allowed
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    rate=st.floats(min_value=0.1, max_value=50.0),
+    burst=st.integers(min_value=1, max_value=20),
+    gaps=st.lists(st.floats(min_value=0.0, max_value=0.5), min_size=1, max_size=200),
+)
+def test_token_bucket_never_allows_more_than_burst_plus_refill(
+    rate: float, burst: int, gaps: list[float]
+) -> None:
+    limiter = TokenBucketLimiter()
+    bucket = BucketRequest("principal", "p", rate=rate, burst=burst)
+    now, allowed = 0.0, 0
+    for gap in gaps:
+        now += gap
+        decision = limiter.acquire([bucket], now=now)
+        allowed += decision.allowed
+        assert decision.allowed or 0 < decision.retry_after <= 1 / rate + 1e-9
+    assert allowed <= burst + rate * now + 1e-9
+    assert allowed >= min(len(gaps), burst)  # a full bucket serves its burst
 
 
 def test_token_bucket_forgets_least_recently_used_keys() -> None:
