@@ -64,7 +64,7 @@ class Astrocyte:
     def __init__(self, config: AstrocyteConfig, stores: MemoryStores) -> None:
         self.config = config
         self.stores = stores
-        self._retain = RetainPipeline(stores, config.retain, config.pii)
+        self._retain = RetainPipeline(stores, config.retain, config.pii, config.extraction_profiles)
         self._recall = RecallPipeline(stores, config.recall, config.homeostasis)
 
     # ------------------------------------------------------------------ construction

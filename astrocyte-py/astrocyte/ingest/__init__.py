@@ -28,6 +28,7 @@ from astrocyte.ingest.settings import (
 )
 from astrocyte.ingest.stream import StreamSource
 from astrocyte.ingest.supervisor import IngestSupervisor
+from astrocyte.ingest.webhook import WebhookIngestResult, handle_webhook_ingest, sign_webhook
 from astrocyte.provider import IngestSource, SourceType
 
 __all__ = [
@@ -54,9 +55,12 @@ __all__ = [
     "TagRule",
     "UnknownSourceError",
     "UnresolvedBankError",
+    "WebhookIngestResult",
     "apply_profile",
     "build_source",
     "effective_profiles",
+    "handle_webhook_ingest",
     "map_metadata",
     "matching_tags",
+    "sign_webhook",
 ]

@@ -185,8 +185,6 @@ class SourceConfig(_Section):
     secret: str | None = Field(default=None, min_length=16, description="HMAC-SHA256 key (webhook).")
     signature_header: str = "X-Astrocyte-Signature"
     timestamp_header: str = "X-Astrocyte-Timestamp"
-    delivery_id_header: str = "X-Astrocyte-Delivery"
-    principal_header: str = "X-Astrocyte-Principal"
     replay_window_seconds: int = Field(default=300, ge=1)
     max_body_bytes: int = Field(default=1_048_576, ge=1)
     # proxy

@@ -96,10 +96,17 @@ class StreamSource(ABC):
         self._stopping.set()
         task, self._task = self._task, None
         if task is not None:
-            try:
-                await asyncio.wait_for(task, self._stop_timeout)
-            except TimeoutError:
+            done, _ = await asyncio.wait({task}, timeout=self._stop_timeout)
+            if not done:
                 logger.warning("ingest source did not stop in time", extra={"source_id": self.source_id})
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            elif not task.cancelled() and task.exception() is not None:
+                logger.warning(
+                    "ingest consume loop had failed",
+                    extra={"source_id": self.source_id, "error": repr(task.exception())},
+                )
         await self._disconnect()
 
     async def abort(self) -> None:
@@ -107,8 +114,9 @@ class StreamSource(ABC):
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await asyncio.wait({task})
+            if not task.cancelled():
+                task.exception()  # retrieved: a crash is what abort() stands for
         await self._disconnect()
 
     async def health_check(self) -> HealthStatus:
