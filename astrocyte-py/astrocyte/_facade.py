@@ -20,6 +20,7 @@ from astrocyte.pipeline.recall import RecallPipeline
 from astrocyte.pipeline.reflect import build_context, extractive_answer, llm_answer
 from astrocyte.pipeline.retain import RetainPipeline
 from astrocyte.pipeline.stores import MemoryStores
+from astrocyte.recall.proxy import ProxyRecall
 from astrocyte.types import (
     ForgetRequest,
     ForgetResult,
@@ -65,7 +66,8 @@ class Astrocyte:
         self.config = config
         self.stores = stores
         self._retain = RetainPipeline(stores, config.retain, config.pii, config.extraction_profiles)
-        self._recall = RecallPipeline(stores, config.recall, config.homeostasis)
+        self._proxies = ProxyRecall(config.sources, limit=config.recall.candidate_pool)
+        self._recall = RecallPipeline(stores, config.recall, config.homeostasis, self._proxies)
 
     # ------------------------------------------------------------------ construction
 
@@ -76,6 +78,7 @@ class Astrocyte:
         return cls(config, _build_stores(config))
 
     async def close(self) -> None:
+        await self._proxies.aclose()
         await self.stores.close()
 
     async def __aenter__(self) -> Self:
