@@ -243,6 +243,29 @@ class IngestHandler:
         self.stats.record_success()
         return HandleOutcome(Disposition.ACK, result=result)
 
+    async def handle_batch(self, messages: list[InboundMessage]) -> list[HandleOutcome]:
+        """:meth:`handle` for a batch, in order, with one ``retain_many`` (one embedding call, one write
+        per store) for all well-formed messages; when that fails, each message is retried alone so
+        one bad message cannot take the batch down with it."""
+        outcomes: dict[int, HandleOutcome] = {}
+        built: list[tuple[int, RetainRequest]] = []
+        for index, message in enumerate(messages):
+            try:
+                built.append((index, self.build_request(message)))
+            except InvalidRequestError as exc:
+                outcomes[index] = self._failed(message, exc, Disposition.DEAD_LETTER)
+        if built:
+            try:
+                results = await self.memory.retain_many([request for _, request in built])
+            except Exception:  # isolate the culprit: every message on its own
+                for index, _ in built:
+                    outcomes[index] = await self.handle(messages[index])
+            else:
+                for (index, _), result in zip(built, results, strict=True):
+                    self.stats.record_success()
+                    outcomes[index] = HandleOutcome(Disposition.ACK, result=result)
+        return [outcomes[index] for index in range(len(messages))]
+
     def _failed(self, message: InboundMessage, exc: Exception, disposition: Disposition) -> HandleOutcome:
         error = f"{type(exc).__name__}: {exc}"
         self.stats.record_failure(error, disposition)

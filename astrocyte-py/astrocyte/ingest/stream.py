@@ -150,8 +150,8 @@ class StreamSource(ABC):
 
     async def _process(self, batch: list[InboundMessage]) -> None:
         done: list[InboundMessage] = []
-        for message in batch:
-            outcome = await self.handler.handle(message)
+        outcomes = await self.handler.handle_batch(batch)
+        for message, outcome in zip(batch, outcomes, strict=True):
             if outcome.disposition is Disposition.DEAD_LETTER:
                 await self._dead_letter(message, self.handler.dead_letter_record(message, outcome.error))
             if outcome.disposition is Disposition.RETRY:

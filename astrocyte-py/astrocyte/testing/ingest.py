@@ -85,10 +85,18 @@ class _Stalling(IngestHandler):
 
     async def handle(self, message: InboundMessage) -> HandleOutcome:
         outcome = await super().handle(message)
+        await self._maybe_stall()
+        return outcome
+
+    async def handle_batch(self, messages: list[InboundMessage]) -> list[HandleOutcome]:
+        outcomes = await super().handle_batch(messages)
+        await self._maybe_stall()
+        return outcomes
+
+    async def _maybe_stall(self) -> None:
         if self.stats.retained >= self.stall_after:
             self.stalled.set()
             await asyncio.Event().wait()  # until the consumer is killed
-        return outcome
 
 
 class _FailingMemory:
@@ -106,6 +114,12 @@ class _FailingMemory:
             self._left -= 1
             raise StoreError("vector store unavailable (injected outage)")
         return await self._memory.retain(content)
+
+    async def retain_many(self, requests: list[RetainRequest]) -> list[RetainResult]:
+        """A batch holding the marked message fails as a whole (the outage is counted per message)."""
+        if self._left > 0 and any(self._marker in request.content for request in requests):
+            raise StoreError("vector store unavailable (injected outage)")
+        return await self._memory.retain_many(requests)
 
 
 async def count_by_idempotency_key(store: VectorStore, bank: str) -> Counter[str]:
