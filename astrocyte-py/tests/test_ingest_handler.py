@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import ClassVar
 
 import pytest
 
 from astrocyte import Astrocyte
+from astrocyte.cli import main
 from astrocyte.errors import ConfigError, InvalidRequestError
 from astrocyte.ingest import (
     Disposition,
@@ -233,3 +235,36 @@ async def test_supervisor_retries_start_and_restarts_a_dead_loop(memory: Astrocy
     assert not source.running
     assert "q" not in registry
     await supervisor.stop()
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def test_cli_ingest_sources_lists_and_checks_drivers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "astrocyte.yaml"
+    config.write_text(
+        "vector_store: memory\ndocument_store: memory\ngraph_store: null\n"
+        "sources:\n"
+        "  hooks: {type: webhook, secret: 0123456789abcdef, target_bank_template: 'user-{principal}'}\n"
+        "  feed: {type: stream, driver: no-such-driver, target_bank: feed}\n",
+        encoding="utf-8",
+    )
+    assert main(["ingest", "sources", "-c", str(config)]) == 0
+    listed = capsys.readouterr().out
+    assert "hooks  type=webhook  bank=user-{principal}" in listed
+    assert "feed  type=stream  driver=no-such-driver  bank=feed" in listed
+    assert main(["ingest", "sources", "--check", "--json", "-c", str(config)]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert "sources.feed.driver" in report["feed"]["status"]
+    assert "status" not in report["hooks"]
+
+
+def test_cli_ingest_run_without_runnable_sources_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "astrocyte.yaml"
+    config.write_text("vector_store: memory\ndocument_store: memory\ngraph_store: null\n", encoding="utf-8")
+    assert main(["ingest", "run", "--for", "0.1", "-c", str(config)]) == 1
+    assert "nothing to run" in capsys.readouterr().err

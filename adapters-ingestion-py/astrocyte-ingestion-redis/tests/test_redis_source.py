@@ -6,13 +6,16 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
+import redis as redis_sync
 import redis.asyncio as redis_async
 from astrocyte_ingestion_redis import RedisStreamSource
 from redis.exceptions import RedisError
 
 from astrocyte import Astrocyte
+from astrocyte.cli import main
 from astrocyte.errors import ConfigError
 from astrocyte.ingest import IngestHandler, IngestSupervisor, SourceRegistry
 from astrocyte.testing import IngestSourceContract
@@ -151,3 +154,35 @@ def test_bad_driver_options_name_the_source_key_path() -> None:
         SourceRegistry.from_config(memory)
     assert caught.value.key_path == "sources.tickets.config"
     assert "strem" in str(caught.value)
+
+
+def test_cli_ingest_run_consumes_until_told_to_stop(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    client = redis_sync.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except (RedisError, OSError) as exc:
+        pytest.skip(f"redis not reachable at {REDIS_URL}: {exc}")
+    stream = f"astrocyte-test-{uuid.uuid4().hex}"
+    database = tmp_path / "memory.db"
+    config = tmp_path / "astrocyte.yaml"
+    config.write_text(
+        f"vector_store_config: {{path: {database}}}\ndocument_store_config: {{path: {database}}}\n"
+        f"graph_store_config: {{path: {database}}}\n"
+        "sources:\n"
+        f"  notes: {{type: stream, driver: redis, target_bank: notes, config: {{url: '{REDIS_URL}', stream: {stream}, block_ms: 100}}}}\n",
+        encoding="utf-8",
+    )
+    try:
+        client.xadd(stream, {"body": b'{"content": "The staging database moved to host db-2."}'})
+        assert main(["ingest", "run", "--for", "1.5", "-c", str(config)]) == 0
+        assert client.xpending(stream, "astrocyte")["pending"] == 0
+    finally:
+        client.delete(stream, f"{stream}:dead-letter")
+        client.close()
+    output = capsys.readouterr().out
+    assert "running notes" in output
+    assert '"retained": 1' in output
+    assert main(["recall", "staging database", "--bank", "notes", "-c", str(config)]) == 0
+    assert "db-2" in capsys.readouterr().out
