@@ -142,6 +142,8 @@ class RedisStreamSource(StreamSource):
             count=self._batch_size,
         )
         self._claim_cursor = cursor.decode() if isinstance(cursor, bytes) else str(cursor)
+        if self._claim_cursor != "0-0":
+            self._last_claim = 0.0  # more pending entries to scan: keep claiming on the next fetch
         if deleted:  # trimmed from the stream while pending: nothing left to retain
             await self._redis.xack(self.stream, self.group, *deleted)
         live = [(entry_id, fields) for entry_id, fields in entries if fields is not None]

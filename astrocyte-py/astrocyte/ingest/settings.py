@@ -22,6 +22,7 @@ from pydantic import (
     ConfigDict,
     Field,
     JsonValue,
+    SecretStr,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -182,7 +183,7 @@ class SourceConfig(_Section):
         default=5, ge=1, description="Consecutive failures after which the source is reported degraded."
     )
     # webhook
-    secret: str | None = Field(default=None, min_length=16, description="HMAC-SHA256 key (webhook).")
+    secret: SecretStr | None = Field(default=None, description="HMAC-SHA256 key, 16+ characters (webhook).")
     signature_header: str = "X-Astrocyte-Signature"
     timestamp_header: str = "X-Astrocyte-Timestamp"
     replay_window_seconds: int = Field(default=300, ge=1)
@@ -220,8 +221,8 @@ def _type_problems(source: SourceConfig) -> list[str]:
     problems: list[str] = []
     if source.type in ("stream", "poll") and source.driver is None:
         problems.append(f"a {source.type} source needs 'driver' (an installed astrocyte.ingest_sources name)")
-    if source.type == "webhook" and source.secret is None:
-        problems.append("a webhook source needs 'secret' (at least 16 characters; use ${ENV_VAR})")
+    if source.type == "webhook" and (source.secret is None or len(source.secret.get_secret_value()) < 16):
+        problems.append("a webhook source needs 'secret' of at least 16 characters (use ${ENV_VAR})")
     if source.type == "proxy":
         if source.url is None or "{query}" not in source.url:
             problems.append("a proxy source needs 'url' containing {query}")

@@ -76,7 +76,8 @@ class StreamSource(ABC):
 
     async def _retry(self, message: InboundMessage) -> None:  # noqa: B027 - optional hook
         """Ask for redelivery of a message whose retain failed (default: the backend redelivers
-        unacknowledged messages by itself)."""
+        unacknowledged messages by itself). Connectors whose acknowledgement is positional (Kafka
+        offsets) must rewind here, since later messages of the batch are still acknowledged."""
 
     # ------------------------------------------------------------------ IngestSource
 

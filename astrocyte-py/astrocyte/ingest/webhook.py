@@ -100,7 +100,7 @@ def _verify_signature(raw: str | None, settings: SourceConfig, timestamp: str, b
         )
     assert settings.secret is not None  # a webhook source always has one (SourceConfig)
     given = raw.strip().removeprefix("sha256=").lower()
-    expected = sign_webhook(settings.secret, timestamp, body)
+    expected = sign_webhook(settings.secret.get_secret_value(), timestamp, body)
     if not hmac.compare_digest(expected.encode(), given.encode("ascii", "replace")):
         raise InvalidSignatureError("signature does not match the body", field=settings.signature_header)
 
