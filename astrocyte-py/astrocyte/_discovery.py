@@ -80,6 +80,7 @@ def _protocol_for(kind: ProviderKind) -> type | None:
         "llm_provider": spi.LLMProvider,
         "embedding_provider": spi.EmbeddingProvider,
         "engine_provider": spi.EngineProvider,
+        "ingest_source": spi.IngestSource,
     }
     return protocols.get(kind)
 

@@ -24,6 +24,7 @@ from astrocyte.pipeline.retain import RetainPipeline
 from astrocyte.pipeline.stores import MemoryStores
 from astrocyte.policy.audit import AuditSink
 from astrocyte.policy.breaker import guard_stores
+from astrocyte.recall.proxy import ProxyRecall
 from astrocyte.types import (
     ForgetRequest,
     ForgetResult,
@@ -70,8 +71,9 @@ class Astrocyte:
     ) -> None:
         self.config = config
         self.stores = stores = guard_stores(stores, config.policy.circuit_breaker)
-        self._retain = RetainPipeline(stores, config.retain, config.pii)
-        self._recall = RecallPipeline(stores, config.recall, config.homeostasis)
+        self._retain = RetainPipeline(stores, config.retain, config.pii, config.extraction_profiles)
+        self._proxies = ProxyRecall(config.sources, limit=config.recall.candidate_pool)
+        self._recall = RecallPipeline(stores, config.recall, config.homeostasis, self._proxies)
         self._gate = Gate(config, stores, audit_sink)
 
     # ------------------------------------------------------------------ construction
@@ -96,6 +98,7 @@ class Astrocyte:
     async def close(self) -> None:
         try:
             await self._gate.close()
+            await self._proxies.aclose()
         finally:
             await self.stores.close()
 

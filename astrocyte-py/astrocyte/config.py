@@ -24,7 +24,7 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 from os import PathLike
 from pathlib import Path
-from typing import Literal, NamedTuple, get_args
+from typing import Literal, NamedTuple, get_args, get_origin
 
 import yaml
 from pydantic import (
@@ -39,6 +39,7 @@ from pydantic import (
 
 from astrocyte.access_settings import Agents, BankGrants, DeploymentSettings, IdentitySettings
 from astrocyte.errors import ConfigError
+from astrocyte.ingest.settings import ExtractionProfiles, Sources
 from astrocyte.policy.settings import PolicySettings
 
 __all__ = [
@@ -260,6 +261,14 @@ class AstrocyteConfig(_Section):
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
     deployment: DeploymentSettings = Field(default_factory=DeploymentSettings)
     policy: PolicySettings = Field(default_factory=PolicySettings)
+    extraction_profiles: ExtractionProfiles = Field(
+        default_factory=dict,
+        description="Named extraction profiles (merged over builtin_text, builtin_conversation).",
+    )
+    sources: Sources = Field(
+        default_factory=dict,
+        description="Ingest sources and recall proxies by id (after extraction_profiles: references are checked).",
+    )
 
     @field_validator("profile", mode="after")
     @classmethod
@@ -517,9 +526,14 @@ def _dotted(loc: tuple[int | str, ...]) -> str:
 
 def _section_model(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
     model: type[BaseModel] = AstrocyteConfig
-    for part in loc:
+    parts = iter(loc)
+    for part in parts:
         field = model.model_fields.get(str(part))
         annotation = field.annotation if field is not None else None
+        if get_origin(annotation) is dict:  # a mapping of sections keyed by name (sources.<id>)
+            annotation = get_args(annotation)[1]
+            if next(parts, None) is None:
+                return None
         if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
             return None
         model = annotation

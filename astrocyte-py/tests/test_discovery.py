@@ -325,7 +325,7 @@ def test_sync_method_where_the_spi_is_async_is_rejected() -> None:
 
 
 def test_kinds_without_protocol_still_check_the_version() -> None:
-    check_provider_class(GoodStore, "ingest_source")
+    check_provider_class(GoodStore, "outbound_transport")
     with pytest.raises(SpiVersionError):
         check_provider_class(FutureStore, "outbound_transport")
 

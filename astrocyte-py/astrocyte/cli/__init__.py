@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "astrocyte.cli._schema",
     "astrocyte.cli._memory",
     "astrocyte.cli._bench",
+    "astrocyte.cli._ingest",
 )
 
 

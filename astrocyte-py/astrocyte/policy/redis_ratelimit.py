@@ -69,7 +69,8 @@ def _client(url: str) -> Redis:
             key_path="policy.rate_limits.backend",
             hint='pip install "astrocyte[redis]"',
         ) from exc
-    return Redis.from_url(url)
+    client: Redis = Redis.from_url(url)
+    return client
 
 
 class RedisRateLimiter:

@@ -25,6 +25,14 @@ from __future__ import annotations
 from astrocyte.testing.document import DocumentStoreContract
 from astrocyte.testing.embedding import EmbeddingProviderContract
 from astrocyte.testing.graph import GraphStoreContract
+from astrocyte.testing.ingest import IngestHarness, IngestSourceContract
 from astrocyte.testing.vector import VectorStoreContract
 
-__all__ = ["DocumentStoreContract", "EmbeddingProviderContract", "GraphStoreContract", "VectorStoreContract"]
+__all__ = [
+    "DocumentStoreContract",
+    "EmbeddingProviderContract",
+    "GraphStoreContract",
+    "IngestHarness",
+    "IngestSourceContract",
+    "VectorStoreContract",
+]
