@@ -121,7 +121,9 @@ async def test_pii_action_per_bank_and_per_extraction_profile(tmp_path: Path) ->
         await memory.retain(SECRET_TEXT, bank_id="hr-1")  # only emails are redacted there
         (hr,) = await memory.stores.vector.list_vectors("hr-1")
         assert EMAIL not in hr.text and CARD in hr.text
-        await memory.retain(SECRET_TEXT, bank_id="secure-2", extraction_profile="builtin_text")  # profile wins
+        await memory.retain(
+            SECRET_TEXT, bank_id="secure-2", extraction_profile="builtin_text"
+        )  # profile wins
         (chat,) = await memory.stores.vector.list_vectors("secure-2")
         assert EMAIL not in chat.text and CARD not in chat.text
         await memory.retain(SECRET_TEXT, bank_id="notes")  # warn: kept as is
