@@ -81,6 +81,7 @@ def _protocol_for(kind: ProviderKind) -> type | None:
         "embedding_provider": spi.EmbeddingProvider,
         "engine_provider": spi.EngineProvider,
         "outbound_transport": spi.OutboundTransportProvider,
+        "ingest_source": spi.IngestSource,
     }
     return protocols.get(kind)
 

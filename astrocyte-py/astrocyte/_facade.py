@@ -12,6 +12,8 @@ from typing import Any, Self, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from astrocyte._discovery import create_provider
+from astrocyte._gate import Gate
+from astrocyte.access import AccessPolicy
 from astrocyte.config import AstrocyteConfig, load_config
 from astrocyte.errors import InvalidRequestError
 from astrocyte.identity import AstrocyteContext
@@ -20,6 +22,9 @@ from astrocyte.pipeline.recall import RecallPipeline
 from astrocyte.pipeline.reflect import build_context, extractive_answer, llm_answer
 from astrocyte.pipeline.retain import RetainPipeline
 from astrocyte.pipeline.stores import MemoryStores
+from astrocyte.policy.audit import AuditSink
+from astrocyte.policy.breaker import guard_stores
+from astrocyte.recall.proxy import ProxyRecall
 from astrocyte.transports import load_outbound_transport, with_transport
 from astrocyte.types import (
     ForgetRequest,
@@ -62,22 +67,45 @@ class Astrocyte:
     ...     result = await memory.recall("Where does Alice live?", bank_id="alice")
     """
 
-    def __init__(self, config: AstrocyteConfig, stores: MemoryStores) -> None:
+    def __init__(
+        self, config: AstrocyteConfig, stores: MemoryStores, *, audit_sink: AuditSink | None = None
+    ) -> None:
         self.config = config
-        self.stores = stores
-        self._retain = RetainPipeline(stores, config.retain, config.pii)
-        self._recall = RecallPipeline(stores, config.recall, config.homeostasis)
+        self.stores = stores = guard_stores(stores, config.policy.circuit_breaker)
+        self._retain = RetainPipeline(stores, config.retain, config.pii, config.extraction_profiles)
+        self._proxies = ProxyRecall(
+            config.sources,
+            limit=config.recall.candidate_pool,
+            transport=load_outbound_transport(config.outbound_transport),
+        )
+        self._recall = RecallPipeline(stores, config.recall, config.homeostasis, self._proxies)
+        self._gate = Gate(config, stores, audit_sink)
 
     # ------------------------------------------------------------------ construction
 
     @classmethod
-    def from_config(cls, source: str | os.PathLike[str] | Mapping[str, Any] | None = None) -> Astrocyte:
-        """Build from a YAML/JSON file, a dict, or (``None``) ``./astrocyte.yaml`` or the embedded default."""
+    def from_config(
+        cls,
+        source: str | os.PathLike[str] | Mapping[str, Any] | None = None,
+        *,
+        audit_sink: AuditSink | None = None,
+    ) -> Astrocyte:
+        """Build from a YAML/JSON file, a dict, or (``None``) ``./astrocyte.yaml`` or the embedded default.
+        Audit events go to ``audit_sink`` (default: JSON lines on the ``astrocyte.audit`` logger)."""
         config = load_config(source)
-        return cls(config, _build_stores(config))
+        return cls(config, _build_stores(config), audit_sink=audit_sink)
+
+    @property
+    def access(self) -> AccessPolicy:
+        """The grants in force: ``memory.access.effective_permissions(context, bank_id)``."""
+        return self._gate.access
 
     async def close(self) -> None:
-        await self.stores.close()
+        try:
+            await self._gate.close()
+            await self._proxies.aclose()
+        finally:
+            await self.stores.close()
 
     async def __aenter__(self) -> Self:
         return self
@@ -98,12 +126,14 @@ class Astrocyte:
         **fields: Any,
     ) -> RetainResult:
         """Remember ``content`` in ``bank_id``. Extra fields: content_type, metadata, tags,
-        occurred_at, source, extraction_profile, idempotency_key (see :class:`RetainRequest`)."""
+        occurred_at, source, extraction_profile, idempotency_key (see :class:`RetainRequest`).
+        Without ``bank_id`` the bank is resolved from ``context``."""
+        bank_id = self._gate.bank_for(bank_id, content, context)
         if isinstance(content, str):
             request = _coerce(RetainRequest, None, {"content": content, "bank_id": bank_id, **fields})
         else:
             request = _coerce(RetainRequest, content, {"bank_id": bank_id, **fields})
-        return await self._retain.retain(request)
+        return (await self._gate.retain(context, [request], self._retain.retain_many))[0]
 
     async def retain_many(
         self,
@@ -112,7 +142,10 @@ class Astrocyte:
         context: AstrocyteContext | None = None,
     ) -> list[RetainResult]:
         """Retain a batch: one embedding call, one write per store and bank; all-or-nothing."""
-        return await self._retain.retain_many([_coerce(RetainRequest, r, {}) for r in requests])
+        batch = [
+            _coerce(RetainRequest, r, {"bank_id": self._gate.bank_for(None, r, context)}) for r in requests
+        ]
+        return await self._gate.retain(context, batch, self._retain.retain_many)
 
     async def recall(
         self,
@@ -125,7 +158,9 @@ class Astrocyte:
     ) -> RecallResult:
         """The memories most relevant to ``query``. ``now`` anchors relative times ("last May")."""
         request = self._recall_request(query, bank_id, fields)
-        return await self._recall.recall(request, _banks(request), now=now)
+        banks = self._banks(request, context)
+        await self._gate.read("recall", context, banks, request.query)
+        return await self._recall.recall(request, banks, now=now)
 
     async def reflect(
         self,
@@ -149,7 +184,9 @@ class Astrocyte:
             tags=request.tags,
             time_range=request.time_range,
         )
-        recalled = await self._recall.recall(recall_request, _banks(recall_request), now=now)
+        banks = self._banks(recall_request, context)
+        await self._gate.read("reflect", context, banks, request.query)
+        recalled = await self._recall.recall(recall_request, banks, now=now)
         limit = self.config.homeostasis.max_reflect_context_tokens
         context_hits = build_context(recalled.hits, min(request.max_tokens or limit, limit))
         if self.stores.llm is not None:
@@ -167,12 +204,13 @@ class Astrocyte:
     ) -> ForgetResult:
         """Forget by ``memory_ids``, ``tags``, ``time_range`` or ``all=True`` (whole bank), in every store."""
         ids = list(memory_ids) if memory_ids is not None else None
+        bank_id = self._gate.bank_for(bank_id, request, context)
         forget_request = _coerce(ForgetRequest, request, {"bank_id": bank_id, "memory_ids": ids, **fields})
-        return await _forget(self.stores, forget_request)
+        return await self._gate.forget(context, forget_request, lambda r: _forget(self.stores, r))
 
     async def banks(self, *, context: AstrocyteContext | None = None) -> list[str]:
-        """Banks that hold at least one memory."""
-        return await self.stores.vector.list_banks()
+        """Banks that hold at least one memory (with a ``context``: only those it may read)."""
+        return self._gate.readable(context, await self.stores.vector.list_banks())
 
     def _recall_request(
         self, query: str | RecallRequest | Mapping[str, Any], bank_id: str | None, fields: dict[str, Any]
@@ -181,12 +219,14 @@ class Astrocyte:
             return _coerce(RecallRequest, None, {"query": query, "bank_id": bank_id, **fields})
         return _coerce(RecallRequest, query, {"bank_id": bank_id, **fields})
 
-
-def _banks(request: RecallRequest) -> list[str]:
-    banks = request.banks()
-    if not banks:
-        raise InvalidRequestError("give bank_id or bank_ids", field="bank_id")
-    return banks
+    def _banks(self, request: RecallRequest, context: AstrocyteContext | None) -> list[str]:
+        """The request's banks, else the context's resolved bank."""
+        banks = request.banks()
+        if banks:
+            return banks
+        if context is None:
+            raise InvalidRequestError("give bank_id or bank_ids", field="bank_id")
+        return [self._gate.access.resolve_bank(context)]
 
 
 def _build_stores(config: AstrocyteConfig) -> MemoryStores:
@@ -247,8 +287,8 @@ class SyncAstrocyte:
     def forget(self, request: ForgetRequest | Mapping[str, Any] | None = None, **kwargs: Any) -> ForgetResult:
         return self._run(self._memory.forget(request, **kwargs))
 
-    def banks(self) -> list[str]:
-        return self._run(self._memory.banks())
+    def banks(self, **kwargs: Any) -> list[str]:
+        return self._run(self._memory.banks(**kwargs))
 
     def close(self) -> None:
         try:

@@ -24,7 +24,7 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 from os import PathLike
 from pathlib import Path
-from typing import Literal, NamedTuple, get_args
+from typing import Literal, NamedTuple, get_args, get_origin
 
 import yaml
 from pydantic import (
@@ -37,7 +37,10 @@ from pydantic import (
     model_validator,
 )
 
+from astrocyte.access_settings import Agents, BankGrants, DeploymentSettings, IdentitySettings
 from astrocyte.errors import ConfigError
+from astrocyte.ingest.settings import ExtractionProfiles, Sources
+from astrocyte.policy.settings import PolicySettings
 from astrocyte.transport_config import OutboundTransportSettings
 
 __all__ = [
@@ -52,6 +55,7 @@ __all__ = [
     "EntityExtraction",
     "HomeostasisSettings",
     "PiiAction",
+    "PiiOverride",
     "PiiSettings",
     "PiiType",
     "RecallSettings",
@@ -177,6 +181,13 @@ class HomeostasisSettings(_Section):
     )
 
 
+class PiiOverride(_Section):
+    """PII settings for some banks or an extraction profile; unset keys inherit the ``pii:`` section."""
+
+    action: PiiAction | None = None
+    types: list[PiiType] | None = None
+
+
 class PiiSettings(_Section):
     """The PII barrier applied to content before it reaches any store."""
 
@@ -186,6 +197,11 @@ class PiiSettings(_Section):
     )
     types: list[PiiType] = Field(
         default_factory=lambda: list(get_args(PiiType)), description="Kinds of personal data to detect."
+    )
+
+    banks: dict[str, PiiOverride] = Field(default_factory=dict, description="Bank glob → override.")
+    profiles: dict[str, PiiOverride] = Field(
+        default_factory=dict, description="Extraction profile → override."
     )
 
     @field_validator("types", mode="after")
@@ -242,6 +258,19 @@ class AstrocyteConfig(_Section):
     homeostasis: HomeostasisSettings = Field(default_factory=HomeostasisSettings)
     pii: PiiSettings = Field(default_factory=PiiSettings)
     outbound_transport: OutboundTransportSettings = Field(default_factory=OutboundTransportSettings)
+    agents: Agents = Field(default_factory=dict, description="Agent name → principal, default/allowed banks.")
+    banks: dict[str, BankGrants] = Field(default_factory=dict, description="Bank glob → owners, writers...")
+    identity: IdentitySettings = Field(default_factory=IdentitySettings)
+    deployment: DeploymentSettings = Field(default_factory=DeploymentSettings)
+    policy: PolicySettings = Field(default_factory=PolicySettings)
+    extraction_profiles: ExtractionProfiles = Field(
+        default_factory=dict,
+        description="Named extraction profiles (merged over builtin_text, builtin_conversation).",
+    )
+    sources: Sources = Field(
+        default_factory=dict,
+        description="Ingest sources and recall proxies by id (after extraction_profiles: references are checked).",
+    )
 
     @field_validator("profile", mode="after")
     @classmethod
@@ -499,9 +528,14 @@ def _dotted(loc: tuple[int | str, ...]) -> str:
 
 def _section_model(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
     model: type[BaseModel] = AstrocyteConfig
-    for part in loc:
+    parts = iter(loc)
+    for part in parts:
         field = model.model_fields.get(str(part))
         annotation = field.annotation if field is not None else None
+        if get_origin(annotation) is dict:  # a mapping of sections keyed by name (sources.<id>)
+            annotation = get_args(annotation)[1]
+            if next(parts, None) is None:
+                return None
         if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
             return None
         model = annotation

@@ -12,11 +12,16 @@ __all__ = [
     "AstrocyteError",
     "BackendNotInstalledError",
     "CapabilityNotSupportedError",
+    "CircuitOpenError",
     "ConfigError",
     "DimensionMismatchError",
     "InvalidRequestError",
     "NotFoundError",
+    "PayloadTooLargeError",
+    "PiiRejectedError",
     "ProviderError",
+    "QuotaExceededError",
+    "RateLimitedError",
     "SpiVersionError",
     "StoreError",
 ]
@@ -77,10 +82,69 @@ class NotFoundError(AstrocyteError):
     code = "not_found"
 
 
+class PayloadTooLargeError(InvalidRequestError):
+    """Content, a query or a batch exceeds a configured size limit (``policy.validation``)."""
+
+    code = "payload_too_large"
+
+
+class PiiRejectedError(InvalidRequestError):
+    """Content holds personal data and the PII barrier's action for its bank is ``reject``."""
+
+    code = "pii_rejected"
+
+
 class AccessDeniedError(AstrocyteError):
-    """The caller's identity lacks a permission on a bank."""
+    """The caller's identity lacks a permission on a bank (or calls without any identity).
+
+    ``principal`` is ``None`` for a context-less call that the deployment does not allow.
+    """
 
     code = "access_denied"
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        principal: str | None = None,
+        bank_id: str | None = None,
+        permission: str | None = None,
+    ) -> None:
+        self.principal = principal
+        self.bank_id = bank_id
+        self.permission = permission
+        if message is None:
+            who = repr(principal) if principal else "an anonymous caller"
+            message = f"{who} lacks {permission!r} permission on bank {bank_id!r}"
+        super().__init__(message)
+
+
+class RateLimitedError(AstrocyteError):
+    """A token bucket (per principal or per bank) is empty; retry after ``retry_after`` seconds."""
+
+    code = "rate_limited"
+
+    def __init__(self, *, scope: str, key: str, retry_after: float) -> None:
+        self.scope = scope
+        self.key = key
+        self.retry_after = retry_after
+        super().__init__(f"rate limit of {scope} {key!r} reached; retry in {retry_after:.2f}s")
+
+
+class QuotaExceededError(AstrocyteError):
+    """A bank would exceed its configured quota (``policy.quotas``) of memories or bytes."""
+
+    code = "quota_exceeded"
+
+    def __init__(self, *, bank_id: str, quota: str, limit: int, usage: int, requested: int) -> None:
+        self.bank_id = bank_id
+        self.quota = quota
+        self.limit = limit
+        self.usage = usage
+        super().__init__(
+            f"bank {bank_id!r} would exceed its {quota} quota: {usage} used + {requested} requested "
+            f"> {limit}; forget memories or raise policy.quotas"
+        )
 
 
 class CapabilityNotSupportedError(AstrocyteError):
@@ -93,6 +157,12 @@ class StoreError(AstrocyteError):
     """A storage backend failed (connection lost, constraint violated, disk full...)."""
 
     code = "store_error"
+
+
+class CircuitOpenError(StoreError):
+    """A store or provider failed repeatedly; its circuit breaker rejects calls until a probe succeeds."""
+
+    code = "circuit_open"
 
 
 class ProviderError(AstrocyteError):

@@ -10,7 +10,7 @@ the contract suites in :mod:`astrocyte.testing` verify the behaviour.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, ClassVar, Literal, Protocol, runtime_checkable
 
 from astrocyte.types import (
     Document,
@@ -46,9 +46,11 @@ __all__ = [
     "EmbeddingProvider",
     "EngineProvider",
     "GraphStore",
+    "IngestSource",
     "LLMProvider",
     "OutboundTransportProvider",
     "Reranker",
+    "SourceType",
     "VectorStore",
 ]
 
@@ -251,3 +253,28 @@ class OutboundTransportProvider(Protocol):
         ...
 
     def capabilities(self) -> OutboundTransportCapabilities: ...
+
+
+#: How an ingest source receives data: pushed to us (webhook), consumed from a log (stream),
+#: fetched on a schedule (poll), or queried at recall time (proxy).
+SourceType = Literal["webhook", "stream", "poll", "proxy"]
+
+
+@runtime_checkable
+class IngestSource(Protocol):
+    """An inbound connector that turns external messages into memories through ``Astrocyte.retain``.
+
+    ``start()`` connects and returns once consuming runs in the background (it raises when the
+    backend cannot be reached); ``stop()`` finishes the message in flight, acknowledges what was
+    retained and releases connections. A message is acknowledged only after its retain succeeded.
+    """
+
+    SPI_VERSION: ClassVar[int]
+    source_id: str
+    source_type: SourceType
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def health_check(self) -> HealthStatus: ...

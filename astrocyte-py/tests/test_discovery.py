@@ -324,10 +324,27 @@ def test_sync_method_where_the_spi_is_async_is_rejected() -> None:
         check_provider_class(SyncStore, "vector_store")
 
 
-def test_kinds_without_protocol_still_check_the_version() -> None:
-    check_provider_class(GoodStore, "ingest_source")
-    with pytest.raises(SpiVersionError):
-        check_provider_class(FutureStore, "outbound_transport")
+def test_outbound_transports_are_checked_against_their_protocol() -> None:
+    class Transport:
+        SPI_VERSION: ClassVar[int] = 1
+
+        def apply(self, ctx: object) -> object:
+            return ctx
+
+        def subprocess_env(self) -> dict[str, str]:
+            return {}
+
+        def capabilities(self) -> object:
+            return None
+
+    class FutureTransport(Transport):
+        SPI_VERSION: ClassVar[int] = 99
+
+    check_provider_class(Transport, "outbound_transport")
+    with pytest.raises(SpiVersionError, match="SPI_VERSION 99"):
+        check_provider_class(FutureTransport, "outbound_transport")
+    with pytest.raises(SpiVersionError, match=r"missing apply\(\)"):
+        check_provider_class(GoodStore, "outbound_transport")
 
 
 def test_instance_check_reports_missing_members() -> None:

@@ -27,6 +27,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "astrocyte.cli._memory",
     "astrocyte.cli._bench",
     "astrocyte.cli._doctor",
+    "astrocyte.cli._ingest",
 )
 
 

@@ -20,14 +20,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from astrocyte.config import HomeostasisSettings, RecallSettings
-from astrocyte.errors import InvalidRequestError, StoreError
+from astrocyte.errors import CircuitOpenError, InvalidRequestError, StoreError
 from astrocyte.pipeline.entities import query_entity_names
 from astrocyte.pipeline.fusion import rrf_fuse
 from astrocyte.pipeline.stores import MemoryStores
 from astrocyte.pipeline.temporal import TemporalMatch, parse_time_expression
 from astrocyte.pipeline.tokens import count_tokens
+from astrocyte.recall.proxy import ProxyFetch, ProxyRecall
 from astrocyte.stores._filters import as_utc
 from astrocyte.types import (
+    ExternalContextItem,
     MemoryHit,
     Metadata,
     RecallRequest,
@@ -66,10 +68,17 @@ class _StrategyRun:
 
 
 class RecallPipeline:
-    def __init__(self, stores: MemoryStores, settings: RecallSettings, limits: HomeostasisSettings) -> None:
+    def __init__(
+        self,
+        stores: MemoryStores,
+        settings: RecallSettings,
+        limits: HomeostasisSettings,
+        proxies: ProxyRecall | None = None,
+    ) -> None:
         self._stores = stores
         self._settings = settings
         self._limits = limits
+        self._proxies = proxies
 
     def _active(self, request: RecallRequest) -> dict[str, float]:
         weights = {name: w for name, w in self._settings.strategies.items() if w > 0}
@@ -95,9 +104,8 @@ class RecallPipeline:
         filters = None
         if request.tags or request.time_range:
             filters = VectorFilters(tags=request.tags, time_range=request.time_range)
-        needs_vector = "vector" in weights or "temporal" in weights
         embed_started = time.perf_counter()
-        query_vector = (await self._stores.embedder.embed([request.query]))[0] if needs_vector else []
+        query_vector, embed_skipped = await self._embed_query(request.query, weights)
         embedding_ms = (time.perf_counter() - embed_started) * 1000
         temporal = parse_time_expression(request.query, now) if "temporal" in weights else None
         if temporal is not None:
@@ -111,23 +119,44 @@ class RecallPipeline:
                 runner = self._runner(name, request.query, query_vector, bank, filters, temporal, names)
                 if runner is not None:
                     jobs.append(self._timed(name, bank, weights[name], runner))
-        runs = list(await asyncio.gather(*jobs))
+        local_runs, proxied = await asyncio.gather(
+            asyncio.gather(*jobs), self._fetch_proxies(request.query, banks)
+        )
+        runs = list(local_runs)
         if runs and all(r.trace.error for r in runs):
             raise StoreError(
                 "every recall strategy failed: " + "; ".join(f"{r.name}: {r.trace.error}" for r in runs)
             )
 
         trace = RecallTrace(strategies=[r.trace for r in runs], embedding_ms=embedding_ms)
+        if embed_skipped:
+            trace.notes.append(f"vector and temporal skipped: {embed_skipped}")
         if temporal is not None:
             trace.notes.append(f"temporal: '{temporal.phrase}' → {_fmt_range(temporal.time_range)}")
         hits = await self._fuse(runs, weights, trace)
-        if request.external_context:
-            hits = self._merge_external(hits, request, weights)
+        trace.strategies.extend(fetch.trace for fetch in proxied)
+        external = _external_rankings(request.external_context, proxied)
+        if external:
+            hits = self._merge_external(hits, external, weights)
         if self._stores.reranker is not None and self._settings.rerank:
             hits = await self._stores.reranker.rerank(request.query, hits)
         hits = self._budget(hits, request, trace)
         trace.total_ms = (time.perf_counter() - started) * 1000
         return RecallResult(hits=hits, trace=trace)
+
+    async def _embed_query(self, query: str, weights: dict[str, float]) -> tuple[list[float], str | None]:
+        """The query vector. While the embedder's circuit is open, the strategies that need it are
+        dropped (and the reason returned) so full text and graph still answer."""
+        if "vector" not in weights and "temporal" not in weights:
+            return [], None
+        try:
+            return (await self._stores.embedder.embed([query]))[0], None
+        except CircuitOpenError as exc:
+            weights.pop("vector", None)
+            weights.pop("temporal", None)
+            if not weights:
+                raise
+            return [], str(exc)
 
     # ------------------------------------------------------------------ strategies
 
@@ -163,6 +192,9 @@ class RecallPipeline:
         ranked: list[_Payload | str] = []
         try:
             ranked = await runner()
+        except CircuitOpenError as exc:  # a store known to be broken is not even asked
+            trace.skipped = True
+            trace.error = str(exc)
         except Exception as exc:  # one broken store must not fail the whole recall
             trace.error = f"{type(exc).__name__}: {exc}"
         trace.duration_ms = (time.perf_counter() - started) * 1000
@@ -258,29 +290,22 @@ class RecallPipeline:
                     wanted[key], doc.id, doc.text, doc.metadata, doc.tags, doc.occurred_at
                 )
 
+    async def _fetch_proxies(self, query: str, banks: list[str]) -> list[ProxyFetch]:
+        return await self._proxies.fetch(query, banks) if self._proxies else []
+
     def _merge_external(
-        self, hits: list[MemoryHit], request: RecallRequest, weights: dict[str, float]
+        self, hits: list[MemoryHit], external: dict[str, list[MemoryHit]], weights: dict[str, float]
     ) -> list[MemoryHit]:
-        """Caller-supplied context joins the fused list by RRF as one more ranking."""
-        assert request.external_context is not None
-        external = {
-            f"external:{item.id or index}": MemoryHit(
-                memory_id=item.id or f"external-{index}",
-                bank_id=item.source,
-                text=item.text,
-                score=0.0,
-                metadata=item.metadata,
-                strategies=["external"],
-            )
-            for index, item in enumerate(request.external_context)
-        }
+        """Caller-supplied context and proxy hits join the fused list by RRF, one ranking each."""
         local = {f"{h.bank_id}{_SEP}{h.memory_id}": h for h in hits}
-        fused = rrf_fuse(
-            {"local": list(local), "external": list(external)},
-            {"local": 1.0, "external": weights.get("external", 1.0)},
-            self._settings.rrf_k,
-        )
-        merged = {**local, **external}
+        keyed = {name: {f"{name}{_SEP}{h.memory_id}": h for h in group} for name, group in external.items()}
+        rankings = {"local": list(local), **{name: list(group) for name, group in keyed.items()}}
+        run_weights = {
+            "local": 1.0,
+            **{name: weights.get(name, weights.get("external", 1.0)) for name in keyed},
+        }
+        fused = rrf_fuse(rankings, run_weights, self._settings.rrf_k)
+        merged = {**local, **{key: hit for group in keyed.values() for key, hit in group.items()}}
         return [merged[key].model_copy(update={"score": score}) for key, score in fused]
 
     def _budget(self, hits: list[MemoryHit], request: RecallRequest, trace: RecallTrace) -> list[MemoryHit]:
@@ -299,6 +324,35 @@ class RecallPipeline:
             trace.notes.append(f"{len(hits) - limit} fused hits beyond max_results")
         trace.tokens_used = used
         return kept
+
+
+def _external_hits(items: list[ExternalContextItem], name: str, fallback: str) -> list[MemoryHit]:
+    return [
+        MemoryHit(
+            memory_id=item.id or f"{fallback}-{index}",
+            bank_id=item.source,
+            text=item.text,
+            score=0.0,
+            metadata=item.metadata,
+            strategies=[name],
+        )
+        for index, item in enumerate(items)
+    ]
+
+
+def _external_rankings(
+    context: list[ExternalContextItem] | None, proxied: list[ProxyFetch]
+) -> dict[str, list[MemoryHit]]:
+    """One ranking per origin: ``external`` (the request's context) and ``proxy:<id>`` per proxy."""
+    rankings: dict[str, list[MemoryHit]] = {}
+    if context:
+        rankings["external"] = _external_hits(context, "external", "external")
+    for fetch in proxied:
+        if fetch.items:
+            rankings[fetch.trace.name] = _external_hits(
+                fetch.items, fetch.trace.name, f"{fetch.source_id}-hit"
+            )
+    return rankings
 
 
 def _intersect(filters: VectorFilters | None, time_range: TimeRange) -> TimeRange:

@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from astrocyte.config import PiiSettings, RetainSettings
+from astrocyte.config import EntityExtraction, PiiSettings, RetainSettings
 from astrocyte.errors import AstrocyteError, InvalidRequestError, StoreError
+from astrocyte.ingest.mapping import apply_profile
+from astrocyte.ingest.settings import ExtractionProfile, effective_profiles
 from astrocyte.pipeline.chunking import Chunk, chunk_content
 from astrocyte.pipeline.entities import ExtractedEntity, LLMEntityExtractor, entity_id, extract_entities_rules
 from astrocyte.pipeline.normalize import normalize_text
 from astrocyte.pipeline.stores import MemoryStores
-from astrocyte.policy.pii import PiiScanner
+from astrocyte.policy.pii import PiiBarrier
 from astrocyte.types import (
     Document,
     Entity,
@@ -49,13 +52,18 @@ class _Prepared:
 
 
 class RetainPipeline:
-    def __init__(self, stores: MemoryStores, settings: RetainSettings, pii: PiiSettings) -> None:
+    def __init__(
+        self,
+        stores: MemoryStores,
+        settings: RetainSettings,
+        pii: PiiSettings,
+        profiles: Mapping[str, ExtractionProfile] | None = None,
+    ) -> None:
         self._stores = stores
         self._settings = settings
-        self._pii = pii
-        self._scanner = PiiScanner(pii.types) if pii.action != "off" else None
-        use_llm = settings.entity_extraction == "llm" and stores.llm is not None
-        self._llm_extractor = LLMEntityExtractor(stores.llm) if use_llm and stores.llm else None
+        self._profiles = effective_profiles(profiles or {})
+        self._pii = PiiBarrier(pii)
+        self._llm_extractor = LLMEntityExtractor(stores.llm) if stores.llm is not None else None
 
     async def retain(self, request: RetainRequest) -> RetainResult:
         return (await self.retain_many([request]))[0]
@@ -65,23 +73,29 @@ class RetainPipeline:
 
         The batch is all-or-nothing: a store failure undoes every memory of the batch.
         """
-        planned: list[tuple[RetainRequest, list[Chunk]]] = []
+        planned: list[tuple[RetainRequest, list[Chunk], EntityExtraction]] = []
         results: dict[int, RetainResult] = {}
-        for index, request in enumerate(requests):
-            chunks = self._chunk(request)
+        for index, original in enumerate(requests):
+            request, profile = self._profiled(original)
+            chunks = self._chunk(request, profile)
             replay = await self._find_replay(request) if request.idempotency_key else None
             if replay is not None:
                 results[index] = replay
             else:
-                planned.append((request, chunks))
-        texts = [chunk.text for _, chunks in planned for chunk in chunks]
+                mode = (profile.entity_extraction if profile else None) or self._settings.entity_extraction
+                planned.append((request, chunks, mode))
+        texts = [chunk.text for _, chunks, _ in planned for chunk in chunks]
         vectors = iter(await self._stores.embedder.embed(texts) if texts else [])
         batch: list[tuple[RetainRequest, list[_Prepared], dict[str, str], int]] = []
         pending: dict[str, list[_Prepared]] = {}
-        for request, chunks in planned:
+        for request, chunks, mode in planned:
             prepared = [
                 _Prepared(
-                    chunk, self._memory_id(request, i), next(vectors), await self._entities(chunk.text), i
+                    chunk,
+                    self._memory_id(request, i),
+                    next(vectors),
+                    await self._entities(chunk.text, mode),
+                    i,
                 )
                 for i, chunk in enumerate(chunks)
             ]
@@ -103,37 +117,49 @@ class RetainPipeline:
         )
         return [results[i] if i in results else next(planned_results) for i in range(len(requests))]
 
-    def _chunk(self, request: RetainRequest) -> list[Chunk]:
-        content = self._apply_pii(normalize_text(request.content))
+    def _profiled(self, request: RetainRequest) -> tuple[RetainRequest, ExtractionProfile | None]:
+        """The request with its extraction profile applied (none named: unchanged)."""
+        if request.extraction_profile is None:
+            return request, None
+        profile = self._profiles.get(request.extraction_profile)
+        if profile is None:
+            raise InvalidRequestError(
+                f"unknown extraction profile {request.extraction_profile!r} "
+                f"(configured: {', '.join(sorted(self._profiles))})",
+                field="extraction_profile",
+            )
+        return apply_profile(request, profile), profile
+
+    def _chunk(self, request: RetainRequest, profile: ExtractionProfile | None = None) -> list[Chunk]:
+        content = self._pii.scrub(
+            normalize_text(request.content), request.bank_id, request.extraction_profile
+        )
         if not content:
             raise InvalidRequestError("content is empty after normalisation", field="content")
+        settings = self._settings
+        if profile is not None:
+            overrides = {
+                "chunk_strategy": profile.chunk_strategy,
+                "max_chunk_size": profile.max_chunk_size,
+                "chunk_overlap": profile.chunk_overlap,
+            }
+            merged = {**settings.model_dump(), **{k: v for k, v in overrides.items() if v is not None}}
+            try:
+                settings = RetainSettings.model_validate(merged)
+            except ValueError as exc:
+                raise InvalidRequestError(
+                    f"extraction profile {request.extraction_profile!r} does not fit retain settings: {exc}",
+                    field="extraction_profile",
+                ) from exc
         return chunk_content(
             content,
             request.content_type,
-            strategy=self._settings.chunk_strategy,
-            max_size=self._settings.max_chunk_size,
-            overlap=self._settings.chunk_overlap,
+            strategy=settings.chunk_strategy,
+            max_size=settings.max_chunk_size,
+            overlap=settings.chunk_overlap,
         )
 
     # ------------------------------------------------------------------ steps
-
-    def _apply_pii(self, content: str) -> str:
-        if self._scanner is None:
-            return content
-        if self._pii.action == "redact":
-            redacted, findings = self._scanner.redact(content)
-            if findings:
-                logger.info("pii redacted", extra={"pii_types": sorted({f.pii_type for f in findings})})
-            return redacted
-        findings = self._scanner.scan(content)
-        if findings and self._pii.action == "reject":
-            kinds = ", ".join(sorted({f.pii_type for f in findings}))
-            raise InvalidRequestError(
-                f"content contains PII ({kinds}) and pii.action is 'reject'", field="content"
-            )
-        if findings:
-            logger.warning("pii detected", extra={"pii_types": sorted({f.pii_type for f in findings})})
-        return content
 
     def _memory_id(self, request: RetainRequest, index: int) -> str:
         if request.idempotency_key:
@@ -161,11 +187,10 @@ class RetainPipeline:
             idempotent_replay=True,
         )
 
-    async def _entities(self, text: str) -> list[ExtractedEntity]:
-        mode = self._settings.entity_extraction
+    async def _entities(self, text: str, mode: EntityExtraction) -> list[ExtractedEntity]:
         if mode == "none" or self._stores.graph is None:
             return []
-        if self._llm_extractor is not None:
+        if mode == "llm" and self._llm_extractor is not None:
             return await self._llm_extractor.extract(text)
         return extract_entities_rules(text)
 
@@ -192,7 +217,12 @@ class RetainPipeline:
         return kept, duplicate_of
 
     def _metadata(self, request: RetainRequest, item: _Prepared) -> Metadata:
-        metadata: Metadata = dict(request.metadata)
+        metadata: Metadata = {
+            key: self._pii.scrub(value, request.bank_id, request.extraction_profile, field=f"metadata.{key}")
+            if isinstance(value, str)
+            else value
+            for key, value in request.metadata.items()
+        }
         metadata["_content_type"] = request.content_type
         metadata["_chunk_index"] = item.chunk_index
         if request.source:

@@ -2,16 +2,28 @@
 
 Detectors: email, phone, credit card (Luhn-checked), IBAN (mod-97 checked), US SSN, IPv4/IPv6
 addresses and API-key-like secrets. Redaction replaces each finding with ``[REDACTED:<type>]``.
+:class:`PiiBarrier` applies the configured action — per extraction profile, per bank glob, else the
+``pii:`` default — and never logs the text it scanned, only the kinds of data found.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import ipaddress
+import logging
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-__all__ = ["PII_TYPES", "PiiFinding", "PiiScanner"]
+from astrocyte.errors import PiiRejectedError
+
+if TYPE_CHECKING:
+    from astrocyte.config import PiiSettings
+
+__all__ = ["PII_TYPES", "PiiBarrier", "PiiFinding", "PiiScanner"]
+
+logger = logging.getLogger("astrocyte.pii")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +71,10 @@ _DETECTORS: dict[str, tuple[re.Pattern[str], Callable[[str], bool]]] = {
     "iban": (re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b"), _iban_ok),
     "ssn": (re.compile(r"\b(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}\b"), _always),
     "phone": (
-        re.compile(r"(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{2,4}\)[ .-]?)?\d{2,4}[ .-]\d{3,4}[ .-]?\d{3,4}\b"),
+        re.compile(
+            r"(?<![\w+])(?:\+\d{1,3}[ .-]?)?"
+            r"(?:\(\d{2,4}\)[ .-]?\d{3,4}[ .-]?\d{3,4}|\d{2,4}[ .-]\d{3,4}[ .-]?\d{3,4})\b"
+        ),
         _always,
     ),
     "ip_address": (
@@ -112,3 +127,58 @@ class PiiScanner:
             cursor = finding.end
         pieces.append(text[cursor:])
         return "".join(pieces), findings
+
+
+class PiiBarrier:
+    """The ``pii:`` section applied to text bound for a bank.
+
+    Precedence: ``pii.profiles[<extraction_profile>]``, then the first ``pii.banks`` glob matching the
+    bank, then the section's own ``action``/``types``; an override's unset keys inherit.
+    """
+
+    def __init__(self, settings: PiiSettings) -> None:
+        self._settings = settings
+        self._scanners: dict[tuple[str, ...], PiiScanner] = {}
+
+    def rule_for(self, bank_id: str, profile: str | None = None) -> tuple[str, tuple[str, ...]]:
+        """The ``(action, types)`` that apply to ``bank_id`` (and the request's extraction profile)."""
+        settings = self._settings
+        override = settings.profiles.get(profile) if profile else None
+        if override is None:
+            override = next(
+                (o for pattern, o in settings.banks.items() if fnmatch.fnmatchcase(bank_id, pattern)), None
+            )
+        action = settings.action if override is None or override.action is None else override.action
+        types = settings.types if override is None or override.types is None else override.types
+        return action, tuple(types)
+
+    def _scanner(self, types: tuple[str, ...]) -> PiiScanner:
+        if types not in self._scanners:
+            self._scanners[types] = PiiScanner(types)
+        return self._scanners[types]
+
+    def scrub(self, text: str, bank_id: str, profile: str | None = None, *, field: str = "content") -> str:
+        """``text`` as it may be stored: redacted, unchanged (warn/off), or :class:`PiiRejectedError`."""
+        action, types = self.rule_for(bank_id, profile)
+        if action == "off" or not types:
+            return text
+        scanner = self._scanner(types)
+        if action == "redact":
+            redacted, findings = scanner.redact(text)
+            if findings:
+                logger.info("pii redacted", extra={"bank_id": bank_id, "pii_types": _kinds(findings)})
+            return redacted
+        findings = scanner.scan(text)
+        if findings and action == "reject":
+            raise PiiRejectedError(
+                f"{field} contains PII ({', '.join(_kinds(findings))}) and the PII action for bank "
+                f"{bank_id!r} is 'reject'",
+                field=field,
+            )
+        if findings:
+            logger.warning("pii detected", extra={"bank_id": bank_id, "pii_types": _kinds(findings)})
+        return text
+
+
+def _kinds(findings: list[PiiFinding]) -> list[str]:
+    return sorted({f.pii_type for f in findings})

@@ -25,6 +25,7 @@ from __future__ import annotations
 from astrocyte.testing.document import DocumentStoreContract
 from astrocyte.testing.embedding import EmbeddingProviderContract
 from astrocyte.testing.graph import GraphStoreContract
+from astrocyte.testing.ingest import IngestHarness, IngestSourceContract
 from astrocyte.testing.llm import LLMProviderContract
 from astrocyte.testing.vector import VectorStoreContract
 
@@ -32,6 +33,8 @@ __all__ = [
     "DocumentStoreContract",
     "EmbeddingProviderContract",
     "GraphStoreContract",
+    "IngestHarness",
+    "IngestSourceContract",
     "LLMProviderContract",
     "VectorStoreContract",
 ]
