@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -120,6 +120,17 @@ class JSONRequestHandler(BaseHTTPRequestHandler):
 
 class _Handler(JSONRequestHandler):
     server: LLMServer
+
+    def do_GET(self) -> None:
+        """A federated-recall source: ``GET /search?q=...`` answers ``{"hits": [{"text": ...}]}``."""
+        state = self.server.state
+        parts = urlsplit(self.path)
+        with state.lock:
+            state.received.append(Received(self.requestline, parts.path, dict(self.headers.items()), {}))
+        query = parse_qs(parts.query).get("q", [""])[0]
+        self._send(
+            200, json.dumps({"hits": [{"id": "kb-1", "text": f"Knowledge base on {query}."}]}).encode()
+        )
 
     def do_POST(self) -> None:
         state = self.server.state

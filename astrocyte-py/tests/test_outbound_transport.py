@@ -187,6 +187,23 @@ def test_subprocess_env_is_usable_by_a_child_process(
     assert child.stdout.split() == [proxy_vars["HTTPS_PROXY"], "localhost"]
 
 
+async def test_proxy_recall_goes_through_the_configured_transport(server: LLMServer) -> None:
+    config = {
+        "profile": "minimal",
+        "sources": {
+            "kb": {"type": "proxy", "url": "http://kb.invalid/search?q={query}", "target_bank": "team"}
+        },
+        "outbound_transport": {"provider": "proxy", "config": _proxy_config(server)},
+    }
+    async with Astrocyte.from_config(config) as memory:
+        result = await memory.recall("bees", bank_id="team")
+    assert [hit.text for hit in result.hits] == ["Knowledge base on bees."]
+    (request,) = server.state.received
+    assert request.request_line == "GET http://kb.invalid/search?q=bees HTTP/1.1"
+    assert request.headers["X-Gateway-Token"] == GATEWAY_TOKEN
+    assert "Proxy-Authorization" in request.headers
+
+
 # =========================================================================== secrets
 
 
