@@ -28,6 +28,7 @@ __all__ = [
     "ANTHROPIC_KEY",
     "API_KEY",
     "LLMServer",
+    "Received",
     "anthropic_error",
     "hermetic_env",
     "openai_error",
@@ -46,6 +47,8 @@ Scripted = tuple[int, dict[str, str], bytes]
 
 @dataclass
 class Received:
+    """One request as the server saw it (``request_line`` shows proxy-form absolute URLs)."""
+
     request_line: str
     path: str
     headers: dict[str, str]

@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 import httpx
 import numpy as np
 import pytest
-from _llm_server import JSONRequestHandler, serving
+from _llm_server import JSONRequestHandler, Received, serving
 
 from astrocyte.embeddings import HashingEmbedder, OpenAIEmbedder, SentenceTransformerEmbedder
 from astrocyte.errors import ConfigError, InvalidRequestError, ProviderError
@@ -158,15 +158,6 @@ def test_hashing_accepts_yaml_shaped_config_and_rejects_non_strings() -> None:
 
 
 @dataclass
-class Received:
-    method: str
-    request_line: str
-    path: str
-    headers: dict[str, str]
-    body: dict[str, Any]
-
-
-@dataclass
 class ServerState:
     """What the server received, and how it should misbehave next."""
 
@@ -204,7 +195,7 @@ class _EmbeddingsHandler(JSONRequestHandler):
         body = self.read_json()
         with state.lock:
             state.received.append(
-                Received("POST", self.requestline, urlsplit(self.path).path, dict(self.headers.items()), body)
+                Received(self.requestline, urlsplit(self.path).path, dict(self.headers.items()), body)
             )
         scripted = state.next_scripted()
         if scripted is not None:
