@@ -17,7 +17,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from astrocyte.stores._filters import as_utc
+from astrocyte.stores import as_utc
 from astrocyte.types import JsonScalar, Metadata, VectorHit, VectorItem
 
 __all__ = ["from_payload", "hit_from_payload", "meta_pair", "point_id", "to_micros", "to_payload"]

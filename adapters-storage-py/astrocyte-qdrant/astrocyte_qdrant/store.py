@@ -23,7 +23,7 @@ from qdrant_client import AsyncQdrantClient, models
 from qdrant_client.http.exceptions import ApiException, ResponseHandlingException, UnexpectedResponse
 
 from astrocyte.errors import ConfigError, InvalidRequestError, StoreError
-from astrocyte.stores._filters import validate_vector
+from astrocyte.stores import validate_vector
 from astrocyte.types import HealthStatus, VectorFilters, VectorHit, VectorItem
 from astrocyte_qdrant._payload import from_payload, hit_from_payload, point_id, to_payload
 from astrocyte_qdrant._query import bank_filter
