@@ -1,6 +1,6 @@
 """``Neo4jGraphStore``: the GraphStore SPI on the official async ``neo4j`` driver.
 
-Entities and memories are nodes keyed by ``(bank_id, id)`` under uniqueness constraints (created on
+Entities and memories are nodes keyed by ``(bank_id, id)`` (one ``uid`` property) under uniqueness constraints (created on
 first use), so every write is a ``MERGE`` upsert and every query is pinned to one bank. Neighbourhoods
 are a breadth-first walk, one Cypher query per hop up to ``max_depth`` inside one read transaction,
 scored exactly like the built-in stores (:func:`astrocyte.stores.rank_graph_hits`).
@@ -34,6 +34,11 @@ _BOLT_SCHEMES = ("neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc")
 _CHUNK = 1000
 
 
+def _node_uid(bank_id: str, item_id: str) -> str:
+    """The ``uid`` property of an entity or memory node: unique across banks, unambiguous."""
+    return json.dumps([bank_id, item_id], ensure_ascii=False)
+
+
 def _chunks(rows: Sequence[dict[str, Any]]) -> list[Sequence[dict[str, Any]]]:
     return [rows[start : start + _CHUNK] for start in range(0, len(rows), _CHUNK)]
 
@@ -63,8 +68,9 @@ def _merge(old: Entity | None, new: Entity) -> Entity:
     )
 
 
-def _entity_row(entity: Entity) -> dict[str, Any]:
+def _entity_row(bank: str, entity: Entity) -> dict[str, Any]:
     return {
+        "uid": _node_uid(bank, entity.id),
         "id": entity.id,
         "name": entity.name,
         "entity_type": entity.entity_type,
@@ -78,9 +84,10 @@ async def _store_entities_tx(tx: AsyncManagedTransaction, bank: str, entities: l
     latest: dict[str, Entity] = {}
     for entity in entities:  # a batch may name one entity twice: merge in order
         latest[entity.id] = _merge(latest.get(entity.id), entity)
-    result = await tx.run(cypher.LOCK_ENTITIES, bank=bank, ids=list(latest))
+    keys = [{"uid": _node_uid(bank, entity.id), "id": entity_id} for entity_id in latest]
+    result = await tx.run(cypher.LOCK_ENTITIES, bank=bank, rows=keys)
     stored = {str(r["id"]): _entity(r) for r in await result.data() if r["name"] is not None}
-    rows = [_entity_row(_merge(stored.get(entity_id), entity)) for entity_id, entity in latest.items()]
+    rows = [_entity_row(bank, _merge(stored.get(entity_id), entity)) for entity_id, entity in latest.items()]
     await (await tx.run(cypher.WRITE_ENTITIES, bank=bank, rows=rows)).consume()
 
 
@@ -103,7 +110,7 @@ async def _neighbourhood(
     strengths = dict.fromkeys(entity_ids, 1.0)
     frontier = dict(strengths)
     for depth in range(1, max(0, max_depth) + 1):
-        result = await tx.run(cypher.NEIGHBOURS, bank=bank, frontier=list(frontier))
+        result = await tx.run(cypher.NEIGHBOURS, bank=bank, keys=[_node_uid(bank, e) for e in frontier])
         reached: dict[str, float] = {}
         for row in await result.data():
             strength = frontier[str(row["origin"])] * min(1.0, float(row["weight"]))
@@ -115,17 +122,18 @@ async def _neighbourhood(
             break
         depths.update(dict.fromkeys(frontier, depth))
         strengths.update(frontier)
-    result = await tx.run(cypher.MENTIONS_OF, bank=bank, ids=list(depths))
+    result = await tx.run(cypher.MENTIONS_OF, bank=bank, keys=[_node_uid(bank, e) for e in depths])
     mentions = [(str(r["memory_id"]), str(r["entity_id"])) for r in await result.data()]
     return mentions, depths, strengths
 
 
 async def _delete_memories_tx(tx: AsyncManagedTransaction, bank: str, ids: list[str]) -> int:
-    record = await (await tx.run(cypher.FORGET_TOUCHED, bank=bank, ids=ids)).single(strict=True)
-    removed, touched = int(record["removed"]), [str(e) for e in record["touched"]]
-    await (await tx.run(cypher.DELETE_MEMORIES, bank=bank, ids=ids)).consume()
+    keys = [_node_uid(bank, memory_id) for memory_id in ids]
+    record = await (await tx.run(cypher.FORGET_TOUCHED, keys=keys)).single(strict=True)
+    removed, touched = int(record["removed"]), [str(k) for k in record["touched"]]
+    await (await tx.run(cypher.DELETE_MEMORIES, keys=keys)).consume()
     if touched:
-        await (await tx.run(cypher.DELETE_ORPHANS, bank=bank, ids=touched)).consume()
+        await (await tx.run(cypher.DELETE_ORPHANS, keys=touched)).consume()
     return removed
 
 
@@ -227,7 +235,9 @@ class Neo4jGraphStore:
         latest = {(link.source_id, link.target_id, link.relation): link for link in links}
         rows = [
             {
+                "source_key": _node_uid(bank_id, source),
                 "source_id": source,
+                "target_key": _node_uid(bank_id, target),
                 "target_id": target,
                 "relation": relation,
                 "weight": link.weight,
@@ -244,7 +254,15 @@ class Neo4jGraphStore:
         if not associations:
             return 0
         pairs = dict.fromkeys((a.memory_id, a.entity_id) for a in associations)
-        rows = [{"memory_id": memory_id, "entity_id": entity_id} for memory_id, entity_id in pairs]
+        rows = [
+            {
+                "memory_key": _node_uid(bank_id, memory_id),
+                "memory_id": memory_id,
+                "entity_key": _node_uid(bank_id, entity_id),
+                "entity_id": entity_id,
+            }
+            for memory_id, entity_id in pairs
+        ]
         return await self._write(
             "link_memories_to_entities", _write_rows, cypher.LINK_MEMORIES, bank_id, rows
         )
