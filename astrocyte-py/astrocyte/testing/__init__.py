@@ -27,6 +27,7 @@ from astrocyte.testing.embedding import EmbeddingProviderContract
 from astrocyte.testing.graph import GraphStoreContract
 from astrocyte.testing.ingest import IngestHarness, IngestSourceContract
 from astrocyte.testing.llm import LLMProviderContract
+from astrocyte.testing.neighbors import NeighborLookupContract
 from astrocyte.testing.vector import VectorStoreContract
 
 __all__ = [
@@ -36,5 +37,6 @@ __all__ = [
     "IngestHarness",
     "IngestSourceContract",
     "LLMProviderContract",
+    "NeighborLookupContract",
     "VectorStoreContract",
 ]
