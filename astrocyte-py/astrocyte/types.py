@@ -302,7 +302,10 @@ class MemoryHit(_Portable):
     metadata: Metadata = Field(default_factory=dict)
     tags: list[str] = Field(default_factory=list)
     occurred_at: datetime | None = None
-    strategies: list[str] = Field(default_factory=list, description="Strategies that returned this memory.")
+    strategies: list[str] = Field(
+        default_factory=list,
+        description="Strategies that returned this memory; 'neighbor' when it was lifted as the turn next to a top hit.",
+    )
 
 
 class StrategyTrace(_Portable):
