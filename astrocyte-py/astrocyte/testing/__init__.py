@@ -28,6 +28,7 @@ from astrocyte.testing.embedding import EmbeddingProviderContract
 from astrocyte.testing.graph import GraphStoreContract
 from astrocyte.testing.ingest import IngestHarness, IngestSourceContract
 from astrocyte.testing.llm import LLMProviderContract
+from astrocyte.testing.neighbors import NeighborLookupContract
 from astrocyte.testing.vector import VectorStoreContract
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "IngestHarness",
     "IngestSourceContract",
     "LLMProviderContract",
+    "NeighborLookupContract",
     "VectorStoreContract",
     "docker_available",
 ]
