@@ -87,7 +87,7 @@ class Astrocyte:
         self._gate = Gate(config, stores, audit_sink)
         # Issue 8 knobs, each off unless enabled: recall_authority, mip, tiered_retrieval.
         self._authority = RecallAuthority(config.recall_authority)
-        self._mip = MipRouter(config.mip)
+        self._mip = MipRouter.from_config(config.mip)
         self._pipelines = RecallPipelines(stores, config.recall, config.homeostasis, self._proxies)
         self._tiered = (
             TieredRecall(stores, self._pipelines, self._proxies, config.tiered_retrieval, config.recall.rrf_k)

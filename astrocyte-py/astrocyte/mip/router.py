@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from astrocyte.errors import AccessDeniedError, InvalidRequestError
@@ -175,8 +175,13 @@ class RecallRoute:
 class MipRouter:
     """Applies the ``mip:`` rules to requests."""
 
-    def __init__(self, config: MipConfig) -> None:
-        self._rules = config.effective_rules() if config.enabled else []
+    def __init__(self, rules: Sequence[MipRule]) -> None:
+        self._rules = list(rules)
+
+    @classmethod
+    def from_config(cls, config: MipConfig) -> MipRouter:
+        """The router of the ``mip:`` section (no rules at all while it is not enabled)."""
+        return cls(config.effective_rules() if config.enabled else [])
 
     @property
     def enabled(self) -> bool:
