@@ -245,8 +245,6 @@ class Astrocyte:
     ) -> list[RetainResult]:
         """Retain with mip fan-out and authority tiers; one result per request of ``batch`` (copies
         written to further banks are in its ``fanout``)."""
-        if not self._mip.enabled and not self._authority.enabled:
-            return await self._gate.retain(context, batch, self._retain.retain_many)
         routed = [[self._authority.stamp(r) for r in self._mip.route_retain(req, context)] for req in batch]
         flat = [copy for copies in routed for copy in copies]
         try:

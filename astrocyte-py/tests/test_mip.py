@@ -179,7 +179,7 @@ def test_mip_explain_without_rules_is_a_clear_error(
     [
         (
             "rules:\n  - name: a\n    when: {princpal: x}\n    deny: no\n",
-            "rules[0].when.princpal: Extra inputs",
+            "rules[0].when.princpal: unknown key (rule keys: name, when",
         ),
         ("rules:\n  - name: a\n", "rules[0]: Value error, rule 'a' does nothing"),
         (

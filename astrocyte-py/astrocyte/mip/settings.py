@@ -139,6 +139,11 @@ class MipRule(Section):
 
 
 _RULES = TypeAdapter(list[MipRule])
+_UNKNOWN_KEY = (
+    "unknown key (rule keys: name, when, deny, retain_to, recall_from, strategies; when keys: "
+    + ", ".join(MipMatch.model_fields)
+    + ")"
+)
 
 
 def _location(loc: tuple[int | str, ...]) -> str:
@@ -166,7 +171,12 @@ def _load_rules(path: str) -> list[MipRule]:
         return _RULES.validate_python(data["rules"])
     except ValidationError as exc:
         lines = [
-            f"{_location(tuple(e['loc']))}: {str(e['msg']).removeprefix('Value error, ')}"
+            f"{_location(tuple(e['loc']))}: "
+            + (
+                _UNKNOWN_KEY
+                if e["type"] == "extra_forbidden"
+                else str(e["msg"]).removeprefix("Value error, ")
+            )
             for e in exc.errors(include_url=False)
         ]
         raise ValueError(f"{path}: " + "; ".join(lines)) from None
