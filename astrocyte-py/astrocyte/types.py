@@ -325,6 +325,7 @@ class TierTrace(_Portable):
     tier: int = Field(ge=0, le=3, description="0 cache, 1 vector+fulltext, 2 graph+proxies, 3 LLM.")
     name: str
     duration_ms: float = 0.0
+    embedding_ms: float = Field(default=0.0, description="Part of duration_ms spent embedding the query.")
     hits: int = 0
     sufficient: bool = False
     store_calls: int = Field(default=0, description="Strategy searches run (one per strategy and bank).")

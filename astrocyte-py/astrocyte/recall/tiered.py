@@ -87,6 +87,7 @@ class TieredRecall:
 
         result, sufficient = await self._escalate(request, banks, now, weights, tiers)
         result.trace.tiers = tiers
+        result.trace.embedding_ms = sum(tier.embedding_ms for tier in tiers)  # every tier embeds the query
         result.trace.total_ms = (time.perf_counter() - started) * 1000
         if not sufficient:
             result.trace.notes.append(
@@ -168,6 +169,7 @@ class TieredRecall:
             tier=tier,
             name=name,
             duration_ms=(time.perf_counter() - started) * 1000,
+            embedding_ms=result.trace.embedding_ms,
             hits=len(result.hits),
             sufficient=sufficient,
             store_calls=sum(1 for run in result.trace.strategies if not run.skipped),
@@ -195,13 +197,14 @@ class TieredRecall:
         )
         rewritten = (rewrite.text.strip().splitlines() or [""])[0].strip()
         hits = previous.hits
-        trace = previous.trace
+        trace = previous.trace.model_copy(deep=True, update={"embedding_ms": 0.0})
         if rewritten and rewritten != request.query:
             again = await self._pipelines.get(weights).recall(
                 request.model_copy(update={"query": rewritten}), banks, now=now
             )
             hits = self._fuse(previous.hits, again.hits)[: request.max_results]
             trace.strategies.extend(again.trace.strategies)
+            trace.embedding_ms = again.trace.embedding_ms
             trace.notes.append(f"tier 3 rewrote the query to {rewritten!r}")
         numbered = "\n".join(f"[{i}] {hit.text}" for i, hit in enumerate(hits, start=1))
         order = await llm.complete(
