@@ -17,7 +17,7 @@ from astrocyte.access import AccessPolicy
 from astrocyte.config import AstrocyteConfig, load_config
 from astrocyte.errors import InvalidRequestError
 from astrocyte.identity import AstrocyteContext
-from astrocyte.mip.router import MipRouter
+from astrocyte.mip.router import IntentDeniedError, MipRouter
 from astrocyte.pipeline.forget import forget as _forget
 from astrocyte.pipeline.recall import RecallPipeline
 from astrocyte.pipeline.reflect import build_context, extractive_answer, llm_answer
@@ -172,7 +172,7 @@ class Astrocyte:
     ) -> RecallResult:
         """The memories most relevant to ``query``. ``now`` anchors relative times ("last May")."""
         request = self._recall_request(query, bank_id, fields)
-        banks, weights, rules = self._route_recall(request, self._banks(request, context), context)
+        banks, weights, rules = self._route_recall("recall", request, self._banks(request, context), context)
         await self._gate.read("recall", context, banks, request.query)
         result = await self._recall_hits(request, banks, now, weights, rules)
         if self._authority.enabled:
@@ -202,7 +202,7 @@ class Astrocyte:
             time_range=request.time_range,
         )
         banks, weights, rules = self._route_recall(
-            recall_request, self._banks(recall_request, context), context
+            "reflect", recall_request, self._banks(recall_request, context), context
         )
         await self._gate.read("reflect", context, banks, request.query)
         recalled = await self._recall_hits(recall_request, banks, now, weights, rules)
@@ -245,7 +245,13 @@ class Astrocyte:
     ) -> list[RetainResult]:
         """Retain with mip fan-out and authority tiers; one result per request of ``batch`` (copies
         written to further banks are in its ``fanout``)."""
-        routed = [[self._authority.stamp(r) for r in self._mip.route_retain(req, context)] for req in batch]
+        try:
+            routed = [
+                [self._authority.stamp(r) for r in self._mip.route_retain(req, context)] for req in batch
+            ]
+        except IntentDeniedError as exc:
+            self._gate.refused("retain", context, exc.bank_id, exc)
+            raise
         flat = [copy for copies in routed for copy in copies]
         try:
             results = iter(await self._gate.retain(context, flat, self._retain.retain_many))
@@ -260,12 +266,16 @@ class Astrocyte:
         ]
 
     def _route_recall(
-        self, request: RecallRequest, banks: list[str], context: AstrocyteContext | None
+        self, action: str, request: RecallRequest, banks: list[str], context: AstrocyteContext | None
     ) -> tuple[list[str], dict[str, float] | None, list[str]]:
         """(banks, strategy weights, deciding mip rules) for a recall or reflect."""
         if not self._mip.enabled:
             return banks, None, []
-        route = self._mip.route_recall(request.query, banks, request.tags, context)
+        try:
+            route = self._mip.route_recall(request.query, banks, request.tags, context)
+        except IntentDeniedError as exc:
+            self._gate.refused(action, context, exc.bank_id, exc)
+            raise
         return route.banks, route.strategies, route.rules
 
     async def _recall_hits(

@@ -16,6 +16,7 @@ from astrocyte.cli import main
 from astrocyte.config import load_config
 from astrocyte.errors import AccessDeniedError, ConfigError
 from astrocyte.mip import IntentDeniedError, IntentFacts, MipRouter, explain
+from astrocyte.policy.audit import AuditEvent
 
 MIP_YAML = """\
 version: 1
@@ -97,7 +98,27 @@ async def test_recall_routes_to_a_bank_set_with_strategy_weights(memory: Astrocy
     assert "25th" in reflected.answer  # reflect recalls through the same routing
 
 
-async def test_a_deny_rule_refuses_and_writes_nothing(memory: Astrocyte) -> None:
+async def test_a_deny_rule_refuses_writes_nothing_and_is_audited(tmp_path: Path, mip_file: Path) -> None:
+    events: list[AuditEvent] = []
+    config = sqlite_config(tmp_path, mip={"enabled": True, "rules_path": str(mip_file)})
+    async with Astrocyte.from_config(config, audit_sink=_Collect(events)) as memory:
+        await _deny_checks(memory)
+    denied = [(e.action, e.result, e.bank_id, e.principal) for e in events if e.result != "ok"]
+    assert denied == [
+        ("retain", "intent_denied", "hr-frank", "agent:helper"),
+        ("recall", "intent_denied", "hr-frank", "agent:helper"),
+    ]
+
+
+class _Collect:
+    def __init__(self, events: list[AuditEvent]) -> None:
+        self.events = events
+
+    def emit(self, event: AuditEvent) -> None:
+        self.events.append(event)
+
+
+async def _deny_checks(memory: Astrocyte) -> None:
     bot = AstrocyteContext(principal="agent:helper")
     with pytest.raises(
         IntentDeniedError, match="denied by mip rule 'no-bots-in-hr': agents may not touch HR memory"
