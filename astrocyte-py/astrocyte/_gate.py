@@ -120,6 +120,12 @@ class Gate:
         self._audit.record("forget", context, bank, memory_count=result.deleted_count)
         return result
 
+    def refused(
+        self, action: str, context: AstrocyteContext | None, bank_id: str | None, error: AstrocyteError
+    ) -> None:
+        """Audit a refusal decided before the gate (a mip deny rule)."""
+        self._audit.record(action, context, bank_id, error=error)
+
     def readable(self, context: AstrocyteContext | None, banks: list[str]) -> list[str]:
         try:
             return self.access.readable(context, banks)

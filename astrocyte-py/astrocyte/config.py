@@ -40,7 +40,9 @@ from pydantic import (
 from astrocyte.access_settings import Agents, BankGrants, DeploymentSettings, IdentitySettings
 from astrocyte.errors import ConfigError
 from astrocyte.ingest.settings import ExtractionProfiles, Sources
+from astrocyte.mip.settings import MipConfig
 from astrocyte.policy.settings import PolicySettings
+from astrocyte.recall_settings import RecallAuthority, RecallAuthorityConfig, TieredRetrievalConfig
 from astrocyte.transport_config import OutboundTransportSettings
 
 __all__ = [
@@ -306,6 +308,18 @@ class AstrocyteConfig(_Section):
         default_factory=dict,
         description="Ingest sources and recall proxies by id (after extraction_profiles: references are checked).",
     )
+    # Three separate knobs, all off by default (issue 8): trust, routing, recall cost.
+    recall_authority: RecallAuthority = Field(
+        default_factory=RecallAuthorityConfig,
+        description="Truth precedence: authority tiers stamped at retain, authority_context at recall.",
+    )
+    mip: MipConfig = Field(
+        default_factory=MipConfig, description="Memory intent protocol: rules routing retain/recall to banks."
+    )
+    tiered_retrieval: TieredRetrievalConfig = Field(
+        default_factory=TieredRetrievalConfig,
+        description="Cost-tiered recall: cache, vector+fulltext, graph+proxies, LLM; stop when sufficient.",
+    )
 
     @field_validator("profile", mode="after")
     @classmethod
@@ -569,6 +583,10 @@ def _section_model(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
         annotation = field.annotation if field is not None else None
         if get_origin(annotation) is dict:  # a mapping of sections keyed by name (sources.<id>)
             annotation = get_args(annotation)[1]
+            if next(parts, None) is None:
+                return None
+        elif get_origin(annotation) is list:  # a list of sections (mip.rules[0])
+            annotation = get_args(annotation)[0]
             if next(parts, None) is None:
                 return None
         if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
