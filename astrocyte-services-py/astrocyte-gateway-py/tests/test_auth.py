@@ -16,13 +16,13 @@ import httpx
 import jwt
 import pytest
 from _gateway import ADMIN_KEY, ALICE_KEY, Client, base_config, key
+from astrocyte_gateway import create_app
+from astrocyte_gateway.server import serving
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from fastapi import FastAPI
 
 from astrocyte.errors import ConfigError
-from astrocyte_gateway import create_app
-from astrocyte_gateway.server import serving
 
 SECRET = "hs256-secret-that-is-at-least-32-bytes-long"
 ISSUER = "https://idp.example.test"
