@@ -320,6 +320,10 @@ class AstrocyteConfig(_Section):
         default_factory=TieredRetrievalConfig,
         description="Cost-tiered recall: cache, vector+fulltext, graph+proxies, LLM; stop when sufficient.",
     )
+    gateway: dict[str, JsonValue] = Field(
+        default_factory=dict,
+        description="Settings of the standalone gateway (auth, CORS, limits); validated by astrocyte-gateway.",
+    )
 
     @field_validator("profile", mode="after")
     @classmethod
