@@ -38,6 +38,7 @@ from pydantic import (
 )
 
 from astrocyte.access_settings import Agents, BankGrants, DeploymentSettings, IdentitySettings
+from astrocyte.chat_proxy.settings import ChatProxySettings
 from astrocyte.errors import ConfigError
 from astrocyte.ingest.settings import ExtractionProfiles, Sources
 from astrocyte.policy.settings import PolicySettings
@@ -270,6 +271,9 @@ class AstrocyteConfig(_Section):
     sources: Sources = Field(
         default_factory=dict,
         description="Ingest sources and recall proxies by id (after extraction_profiles: references are checked).",
+    )
+    chat_proxy: ChatProxySettings = Field(
+        default_factory=ChatProxySettings, description="The memory-augmented chat proxy of the gateway."
     )
 
     @field_validator("profile", mode="after")
