@@ -7,6 +7,7 @@ See :mod:`astrocyte.chat_proxy.proxy` for the flow and :mod:`astrocyte.chat_prox
 from astrocyte.chat_proxy.injection import (
     MEMORY_BLOCK_END,
     MEMORY_BLOCK_START,
+    MEMORY_PREAMBLE,
     MemoryBlock,
     inject_memory_block,
     memory_block,
@@ -45,6 +46,7 @@ __all__ = [
     "MEMORY_BLOCK_END",
     "MEMORY_BLOCK_START",
     "MEMORY_HEADER",
+    "MEMORY_PREAMBLE",
     "ChatCompletionRequest",
     "ChatMessage",
     "ChatProxy",
