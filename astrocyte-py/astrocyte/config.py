@@ -275,6 +275,10 @@ class AstrocyteConfig(_Section):
     chat_proxy: ChatProxySettings = Field(
         default_factory=ChatProxySettings, description="The memory-augmented chat proxy of the gateway."
     )
+    gateway: dict[str, JsonValue] = Field(
+        default_factory=dict,
+        description="Settings of the standalone gateway (auth, CORS, limits); validated by astrocyte-gateway.",
+    )
 
     @field_validator("profile", mode="after")
     @classmethod
