@@ -298,17 +298,17 @@ async def test_bank_comes_from_the_identity(upstream: ChatUpstreamServer) -> Non
 
 
 @pytest.mark.parametrize(
-    ("status", "client_status"), [(503, 502), (500, 502), (401, 502), (400, 400), (429, 429)]
+    ("status", "http_status"), [(503, 502), (500, 502), (401, 502), (400, 400), (429, 429)]
 )
 async def test_upstream_errors_are_typed(
-    memory: Astrocyte, upstream: ChatUpstreamServer, status: int, client_status: int
+    memory: Astrocyte, upstream: ChatUpstreamServer, status: int, http_status: int
 ) -> None:
     proxy = _proxy(memory, upstream)
     try:
         upstream.script(ScriptedReply(status, openai_error_body("upstream says no"), {"Retry-After": "3"}))
         with pytest.raises(ChatUpstreamError, match=f"answered HTTP {status}: upstream says no") as caught:
             await proxy.complete(_chat("Where did Alice move?"), bank_id=BANK)
-        assert caught.value.client_status == client_status
+        assert caught.value.http_status == http_status
         assert caught.value.retry_after == "3"
         upstream.script(ScriptedReply(status, b"plain failure"))
         with pytest.raises(ChatUpstreamError, match="plain failure"):
@@ -327,7 +327,7 @@ async def test_unreachable_upstream_is_a_502(memory: Astrocyte) -> None:
     try:
         with pytest.raises(ChatUpstreamError, match="could not be reached") as caught:
             await proxy.complete(_chat("hi"), bank_id=BANK)
-        assert caught.value.client_status == 502 and caught.value.status_code is None
+        assert caught.value.http_status == 502 and caught.value.status_code is None
     finally:
         await proxy.aclose()
 

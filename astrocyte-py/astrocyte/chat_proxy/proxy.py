@@ -131,6 +131,8 @@ class ChatStream:
             error = {"error": {"message": str(exc), "type": "upstream_error", "code": exc.code}}
             yield f"data: {json.dumps(error)}\n\n".encode()
             return
+        finally:  # also when the client goes away mid-stream and the generator is closed
+            await self._upstream.aclose()
         self._on_complete(transcript.text)
 
     async def aclose(self) -> None:

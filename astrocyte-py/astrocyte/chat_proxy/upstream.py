@@ -53,7 +53,7 @@ _DROPPED_HEADERS = frozenset(
 class ChatUpstreamError(ProviderHTTPError):
     """The upstream chat server failed, refused, or could not be reached.
 
-    ``status_code`` is the upstream's HTTP status (``None``: no answer). :attr:`client_status` is
+    ``status_code`` is the upstream's HTTP status (``None``: no answer). :attr:`http_status` is
     what the proxy answers: the same status for 400/404/413/422/429, else 502 Bad Gateway.
     """
 
@@ -66,7 +66,7 @@ class ChatUpstreamError(ProviderHTTPError):
         super().__init__(message, status_code=status_code)
 
     @property
-    def client_status(self) -> int:
+    def http_status(self) -> int:
         return self.status_code if self.status_code in _CALLER_STATUSES else 502
 
 
