@@ -443,3 +443,27 @@ def _write_config(tmp_path: Path, home: Path) -> str:
     path = tmp_path / "astrocyte.json"
     path.write_text(json.dumps(_sqlite(home)))
     return str(path)
+
+
+async def test_bench_command_reports_every_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "bench.json"
+    args = [
+        "bench",
+        "chat-proxy",
+        "--requests",
+        "3",
+        "--warmup",
+        "1",
+        "--memories",
+        "30",
+        "--store",
+        "memory",
+    ]
+    code = await asyncio.to_thread(cli_main, [*args, "--json", str(out)])
+    assert code == 0
+    report = json.loads(out.read_text())
+    assert [path["name"] for path in report["paths"]] == ["direct", "off", "read-only", "on"]
+    assert all(path["p95_ms"] >= path["p50_ms"] > 0 for path in report["paths"])
+    assert report["mean_injected"] > 0
+    assert (report["retained"], report["dead_lettered"]) == (4, 0)  # every "on" request, warmup included
+    assert "read-only" in capsys.readouterr().out

@@ -145,6 +145,7 @@ def _locomo(args: argparse.Namespace) -> int:
 def register(subparsers: Subparsers) -> None:
     bench = subparsers.add_parser("bench", help="Benchmarks (retrieval quality, latency).")
     inner = bench.add_subparsers(title="benchmarks", metavar="BENCH")
+    _add_chat_proxy(inner)
     parser = add_command(
         inner, "locomo", _locomo, help="LoCoMo evidence recall@k with BM25/vector baselines."
     )
@@ -157,4 +158,35 @@ def register(subparsers: Subparsers) -> None:
     parser.add_argument("--k", default="1,5,10", help="comma-separated k values (default 1,5,10)")
     parser.add_argument("--limit", type=int, default=0, help="only the first N conversations")
     parser.add_argument("--cache", default=None, help="SQLite file caching embeddings across runs")
+    parser.add_argument("--json", default=None, metavar="OUT", help="also write the report as JSON")
+
+
+def _chat_proxy(args: argparse.Namespace) -> int:
+    from astrocyte.bench.chat_proxy import format_report, run_chat_proxy_bench
+
+    if args.requests < 1 or args.memories < 0:
+        raise InvalidRequestError("--requests must be >= 1 and --memories >= 0", field="--requests")
+    report = asyncio.run(
+        run_chat_proxy_bench(
+            requests=args.requests, memories=args.memories, store=args.store, warmup=args.warmup
+        )
+    )
+    for line in format_report(report):
+        print(line)
+    if args.json:
+        Path(args.json).write_text(json.dumps(report.to_json(), indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+def _add_chat_proxy(inner: Subparsers) -> None:
+    parser = add_command(
+        inner,
+        "chat-proxy",
+        _chat_proxy,
+        help="Latency the chat proxy adds (recall + injection) over a direct upstream call, p50/p95.",
+    )
+    parser.add_argument("--requests", type=int, default=200, help="measured requests per path (default 200)")
+    parser.add_argument("--warmup", type=int, default=10, help="unmeasured rounds first (default 10)")
+    parser.add_argument("--memories", type=int, default=2000, help="memories in the bank (default 2000)")
+    parser.add_argument("--store", choices=["sqlite", "memory"], default="sqlite")
     parser.add_argument("--json", default=None, metavar="OUT", help="also write the report as JSON")
