@@ -467,3 +467,31 @@ async def test_bench_command_reports_every_path(tmp_path: Path, capsys: pytest.C
     assert report["mean_injected"] > 0
     assert (report["retained"], report["dead_lettered"]) == (4, 0)  # every "on" request, warmup included
     assert "read-only" in capsys.readouterr().out
+
+
+async def test_a_failing_store_degrades_to_plain_forwarding_and_dead_letters_the_exchange(
+    tmp_path: Path, upstream: ChatUpstreamServer
+) -> None:
+    dead = tmp_path / "dead.jsonl"
+    config = _sqlite(tmp_path)
+    config["chat_proxy"] = {
+        "upstream": {"base_url": upstream.base_url, "api_key": KEY},
+        "retain": {"max_attempts": 2, "backoff_base": 0.01, "dead_letter_path": str(dead)},
+    }
+    async with Astrocyte.from_config(config) as memory:
+        await memory.retain("Alice moved to Lisbon in May 2023.", bank_id=BANK)
+        proxy = ChatProxy(memory)
+        try:
+            await memory.stores.close()  # the database goes away under a running proxy
+            reply = await proxy.complete(_chat("Where did Alice move?"), bank_id=BANK)
+            assert isinstance(reply, ChatReply) and reply.status == 200
+            assert reply.headers["X-Astrocyte-Memory"] == "degraded"
+            assert reply.headers["X-Astrocyte-Memories"] == "0"
+            assert [m["role"] for m in upstream.received[-1].body["messages"]] == ["system", "user"]  # type: ignore[index, union-attr]
+            assert proxy.stats.recall_failures == 1
+            await proxy.retainer.drain()
+            assert (proxy.retainer.stats.retries, proxy.retainer.stats.dead_lettered) == (1, 1)
+            (line,) = dead.read_text().splitlines()
+            assert json.loads(line)["content"].startswith("user: Where did Alice move?\nassistant: You said:")
+        finally:
+            await proxy.aclose()
