@@ -23,6 +23,7 @@ from astrocyte.chat_proxy import (
     ChatProxy,
     ChatReply,
     ChatStream,
+    ChatUpstream,
     ChatUpstreamError,
     ExchangeRetainer,
     StreamTranscript,
@@ -495,3 +496,28 @@ async def test_a_failing_store_degrades_to_plain_forwarding_and_dead_letters_the
             assert json.loads(line)["content"].startswith("user: Where did Alice move?\nassistant: You said:")
         finally:
             await proxy.aclose()
+
+
+async def test_upstream_defaults_to_the_openai_llm_provider_then_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/env/v1")
+    provider = load_config(
+        {"llm_provider": "openai", "llm_provider_config": {"base_url": "http://127.0.0.1:9/llm/v1/"}}
+    )
+    from_provider = ChatUpstream.from_config(provider)
+    from_env = ChatUpstream.from_config(load_config({}))
+    explicit = ChatUpstream.from_config(
+        load_config({"chat_proxy": {"upstream": {"base_url": "http://h:1/v1"}}})
+    )
+    try:
+        assert from_provider.base_url == "http://127.0.0.1:9/llm/v1"
+        assert from_env.base_url == "http://127.0.0.1:9/env/v1"
+        assert explicit.base_url == "http://h:1/v1"
+    finally:
+        for upstream in (from_provider, from_env, explicit):
+            await upstream.aclose()
+    monkeypatch.delenv("OPENAI_BASE_URL")
+    with pytest.raises(ConfigError, match=r"an API key is required for api\.openai\.com"):
+        ChatUpstream.from_config(load_config({}))
