@@ -35,6 +35,7 @@ from astrocyte.chat_proxy import (
 from astrocyte.errors import ConfigError, InvalidRequestError
 from astrocyte.identity import AstrocyteContext
 from astrocyte_gateway.auth import caller_context
+from astrocyte_gateway.chat_metrics import ChatProxyCollector
 from astrocyte_gateway.problems import PROBLEM_RESPONSES, GatewayProblem, problem_response
 
 __all__ = ["router"]
@@ -44,19 +45,23 @@ logger = logging.getLogger("astrocyte.gateway")
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    memory = app.state.gateway.memory
+    state = app.state.gateway
     try:
-        app.state.chat_proxy = ChatProxy(memory)
+        proxy = ChatProxy(state.memory)
     except ConfigError as exc:
         app.state.chat_proxy = exc
-        if memory.config.chat_proxy.enabled:
+        if state.memory.config.chat_proxy.enabled:
             logger.warning("chat proxy unavailable until its upstream is configured: %s", exc)
+        yield
+        return
+    app.state.chat_proxy = proxy
+    collector = ChatProxyCollector(proxy)
+    state.metrics.registry.register(collector)
     try:
         yield
     finally:
-        proxy = app.state.chat_proxy
-        if isinstance(proxy, ChatProxy):
-            await proxy.aclose()
+        state.metrics.registry.unregister(collector)
+        await proxy.aclose()
 
 
 router = APIRouter(prefix="/v1", tags=["chat"], lifespan=_lifespan)

@@ -85,6 +85,10 @@ async def test_completion_with_memory_and_background_retain(
         assert sent[1]["content"].startswith(MEMORY_BLOCK_START)  # type: ignore[index, union-attr]
         assert upstream.received[-1].headers["Authorization"] == f"Bearer {UPSTREAM_KEY}"
         await _eventually_recalled(client, QUESTION)
+        metrics = (await client.get("/metrics")).text
+        assert "astrocyte_chat_proxy_requests_total 1.0" in metrics
+        assert "astrocyte_chat_proxy_retain_retained_total 1.0" in metrics
+        assert "astrocyte_chat_proxy_retain_dead_lettered_total 0.0" in metrics
 
 
 async def test_streaming_passes_events_through(gateway: Client, upstream: ChatUpstreamServer) -> None:
