@@ -90,8 +90,8 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
         "`stream` is true), with X-Astrocyte-Memory, X-Astrocyte-Memories and X-Astrocyte-Bank headers.",
         "content": {"application/json": {}, "text/event-stream": {}},
     },
-    502: {"description": "The upstream failed or could not be reached (problem+json)."},
-    503: {"description": "The chat proxy has no usable upstream configured (problem+json)."},
+    502: {**PROBLEM_RESPONSES[503], "description": "The upstream failed or could not be reached."},
+    503: {**PROBLEM_RESPONSES[503], "description": "The chat proxy has no usable upstream configured."},
 }
 
 
