@@ -463,7 +463,7 @@ async def test_bench_command_reports_every_path(tmp_path: Path, capsys: pytest.C
     code = await asyncio.to_thread(cli_main, [*args, "--json", str(out)])
     assert code == 0
     report = json.loads(out.read_text())
-    assert [path["name"] for path in report["paths"]] == ["direct", "off", "read-only", "on"]
+    assert [path["name"] for path in report["paths"]] == ["direct", "off", "read-only", "on", "recall"]
     assert all(path["p95_ms"] >= path["p50_ms"] > 0 for path in report["paths"])
     assert report["mean_injected"] > 0
     assert (report["retained"], report["dead_lettered"]) == (4, 0)  # every "on" request, warmup included

@@ -1,8 +1,8 @@
 """``astrocyte bench chat-proxy``: latency the chat proxy adds over a direct upstream call.
 
-One run, one local OpenAI-compatible upstream (:mod:`astrocyte.bench.chat_upstream`), one bank of
-``memories`` memories, and four ways to send the same chat completion, interleaved request by
-request so machine noise hits them alike:
+One run, one local OpenAI-compatible upstream (:mod:`astrocyte.bench.chat_upstream`, in a process
+of its own so it does not share this one's GIL), one bank of ``memories`` memories, and four ways to
+send the same chat completion, interleaved request by request so machine noise hits them alike:
 
 ``direct``     the request straight to the upstream (the baseline; same shared HTTP client stack);
 ``off``        through :class:`~astrocyte.chat_proxy.ChatProxy` with ``X-Astrocyte-Memory: off``
@@ -10,23 +10,28 @@ request so machine noise hits them alike:
 ``read-only``  plus recall for the latest user turn and injection of the memory block;
 ``on``         plus the exchange queued for background retain (the default mode).
 
-Reported: p50/p95 per path and the added latency over ``direct`` (differences of the percentiles).
+Reported: p50/p95 per path and the added latency over ``direct`` (differences of the percentiles),
+and for reference the library's own ``recall`` of the same query (``recall``), which is most of
+what ``read-only`` adds.
 """
 
 from __future__ import annotations
 
 import asyncio
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from astrocyte.bench.chat_upstream import running_chat_upstream
+from astrocyte._facade import Astrocyte
 from astrocyte.bench.ingest import bench_memory
 from astrocyte.chat_proxy import (
     MEMORIES_HEADER,
@@ -42,7 +47,7 @@ from astrocyte.types import RetainRequest
 __all__ = ["ChatProxyBenchReport", "PathLatency", "format_report", "run_chat_proxy_bench"]
 
 _BANK = "bench-chat"
-_PATHS = ("direct", "off", "read-only", "on")
+_PATHS = ("direct", "off", "read-only", "on", "recall")
 _TOPICS = (
     "Lisbon", "sailing", "the quarterly report", "the kestrel project", "Caroline's move", "the API outage",
     "the sensor array", "the hiring plan", "the database migration", "the team offsite",
@@ -75,6 +80,26 @@ class ChatProxyBenchReport:
         return asdict(self)
 
 
+@contextmanager
+def _upstream_process() -> Iterator[str]:
+    """``python -m astrocyte.bench.chat_upstream`` in a child process; its base URL."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "astrocyte.bench.chat_upstream"], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        base_url = process.stdout.readline().strip() if process.stdout is not None else ""
+        if not base_url.startswith("http://"):
+            raise SystemExit(
+                "the local chat upstream did not start (python -m astrocyte.bench.chat_upstream)"
+            )
+        yield base_url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        if process.stdout is not None:
+            process.stdout.close()
+
+
 def _percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
@@ -105,17 +130,17 @@ async def run_chat_proxy_bench(
 ) -> ChatProxyBenchReport:
     """Measure the four paths ``requests`` times each (after ``warmup`` unmeasured rounds)."""
     report = ChatProxyBenchReport(requests=requests, memories=memories, store=store)
-    with running_chat_upstream() as upstream, tempfile.TemporaryDirectory() as directory:
+    with _upstream_process() as base_url, tempfile.TemporaryDirectory() as directory:
         memory = bench_memory(store, Path(directory))
-        settings = ChatProxySettings.model_validate({"upstream": {"base_url": upstream.base_url}})
-        proxy = ChatProxy(memory, settings=settings, upstream=ChatUpstream(upstream.base_url))
-        direct = build_async_client(base_url=upstream.base_url, purpose="bench")
+        settings = ChatProxySettings.model_validate({"upstream": {"base_url": base_url}})
+        proxy = ChatProxy(memory, settings=settings, upstream=ChatUpstream(base_url))
+        direct = build_async_client(base_url=base_url, purpose="bench")
         try:
             texts = _memory_texts(memories)
             for start in range(0, len(texts), 500):
                 batch = [RetainRequest(content=text, bank_id=_BANK) for text in texts[start : start + 500]]
                 await memory.retain_many(batch)
-            samples, injected = await _measure(proxy, direct, requests, warmup)
+            samples, injected = await _measure(memory, proxy, direct, requests, warmup)
             await proxy.retainer.drain()
             report.retained = proxy.retainer.stats.retained
             report.dead_lettered = proxy.retainer.stats.dead_lettered
@@ -129,7 +154,7 @@ async def run_chat_proxy_bench(
         latency = PathLatency(
             name, _percentile(values, 0.5), _percentile(values, 0.95), statistics.fmean(values)
         )
-        if name != "direct":
+        if name not in ("direct", "recall"):
             latency.added_p50_ms = latency.p50_ms - _percentile(baseline, 0.5)
             latency.added_p95_ms = latency.p95_ms - _percentile(baseline, 0.95)
         report.paths.append(latency)
@@ -138,7 +163,7 @@ async def run_chat_proxy_bench(
 
 
 async def _measure(
-    proxy: ChatProxy, direct: httpx.AsyncClient, requests: int, warmup: int
+    memory: Astrocyte, proxy: ChatProxy, direct: httpx.AsyncClient, requests: int, warmup: int
 ) -> tuple[dict[str, list[float]], list[int]]:
     async def send_direct(body: dict[str, Any]) -> int:
         response = await direct.post("chat/completions", json=body)
@@ -156,7 +181,13 @@ async def _measure(
 
         return send
 
+    async def recall_only(body: dict[str, Any]) -> int:
+        query = body["messages"][-1]["content"]
+        limit = proxy.settings.memory.max_results
+        return len((await memory.recall(query, bank_id=_BANK, max_results=limit)).hits)
+
     senders = {
+        "recall": recall_only,
         "direct": send_direct,
         "off": through("off"),
         "read-only": through("read-only"),
@@ -188,11 +219,13 @@ def format_report(report: ChatProxyBenchReport) -> list[str]:
     ]
     direct = report.paths[0]
     for path in report.paths:
+        timing = f"{path.name:<10} {path.p50_ms:8.2f} {path.p95_ms:8.2f} {path.mean_ms:8.2f}"
+        if path.name == "recall":
+            lines.append(f"{timing} {'-':>8} {'-':>8} {'-':>9}")
+            continue
         ratio = path.p50_ms / direct.p50_ms if direct.p50_ms else float("nan")
-        lines.append(
-            f"{path.name:<10} {path.p50_ms:8.2f} {path.p95_ms:8.2f} {path.mean_ms:8.2f} "
-            f"{path.added_p50_ms:8.2f} {path.added_p95_ms:8.2f} {ratio:9.2f}"
-        )
+        lines.append(f"{timing} {path.added_p50_ms:8.2f} {path.added_p95_ms:8.2f} {ratio:9.2f}")
+    lines.append("recall: the library's recall of the same query alone (reference for what read-only adds)")
     lines.append(
         f"memories injected per request (mean): {report.mean_injected:.1f}; exchanges retained in the "
         f"background: {report.retained}, dead-lettered: {report.dead_lettered}"

@@ -7,14 +7,19 @@ parts), a ``chat.completion`` object, or with ``"stream": true`` ``chat.completi
 events ending in ``data: [DONE]`` (chunked transfer encoding). Its deterministic "model" answers
 ``You said: <latest user turn>`` and adds ``(N memories)`` when a system message carries an
 ``<astrocyte-memory>`` block. It records every request and can be scripted to fail.
+
+``python -m astrocyte.bench.chat_upstream [--port N] [--api-key KEY]`` serves it on its own (prints
+the base URL, runs until interrupted): a stand-in LLM for trying the gateway's chat proxy locally,
+and the benchmark's upstream in a process of its own.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -218,8 +223,8 @@ class ChatUpstreamServer(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, api_key: str | None = None) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+    def __init__(self, api_key: str | None = None, port: int = 0) -> None:
+        super().__init__(("127.0.0.1", port), _Handler)
         self.state = _State(api_key)
 
     @property
@@ -250,3 +255,23 @@ def running_chat_upstream(api_key: str | None = None) -> Iterator[ChatUpstreamSe
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="A local OpenAI-compatible chat-completions server.")
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    parser.add_argument("--api-key", default=None, help="require this Bearer key")
+    args = parser.parse_args(argv)
+    server = ChatUpstreamServer(args.api_key, args.port)
+    print(server.base_url, flush=True)
+    try:
+        server.serve_forever(poll_interval=0.05)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
