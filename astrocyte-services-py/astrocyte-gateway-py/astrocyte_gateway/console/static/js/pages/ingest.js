@@ -1,0 +1,41 @@
+// Ingest: configured sources with status, lag, error counts and dead-letter size.
+
+import { api } from "../api.js";
+import { badge, h, heading, mount, table, when } from "../dom.js";
+
+function status(source) {
+  if (!source.running && (source.type === "stream" || source.type === "poll")) return badge("stopped", "warn");
+  return source.healthy ? badge("healthy", "ok") : badge("degraded", "bad");
+}
+
+function lag(seconds) {
+  if (seconds === null || seconds === undefined) return h("span", { class: "muted" }, "—");
+  return seconds < 1 ? "< 1 s" : `${Math.round(seconds)} s`;
+}
+
+export async function render(root) {
+  const data = await api("/v1/console/sources");
+  mount(
+    root,
+    heading("Ingest"),
+    h("p", { class: "muted" }, `${data.sources.length} source(s). Press `, h("kbd", {}, "r"), " to refresh."),
+    table(
+      [
+        { label: "Source", cell: (s) => h("code", {}, s.source_id) },
+        { label: "Type", cell: (s) => s.type },
+        { label: "Driver", cell: (s) => s.driver || "—" },
+        { label: "Bank", cell: (s) => s.bank || h("span", { class: "muted" }, "from message") },
+        { label: "Status", cell: status },
+        { label: "Lag", class: "num", cell: (s) => lag(s.lag_seconds) },
+        { label: "Retained", class: "num", cell: (s) => String(s.retained ?? "—") },
+        { label: "Retried", class: "num", cell: (s) => String(s.retried ?? "—") },
+        { label: "Failures in a row", class: "num", cell: (s) => String(s.consecutive_failures ?? "—") },
+        { label: "Dead letter", class: "num", cell: (s) => String(s.dead_lettered ?? "—") },
+        { label: "Last success", cell: (s) => when(s.last_success_at) },
+        { label: "Last error", class: "text", cell: (s) => s.last_error || s.message || "" },
+      ],
+      data.sources.map((s) => ({ ...s, attrs: { "data-source": s.source_id } })),
+      { caption: "Ingest sources", empty: "No ingest sources are configured (sources: in astrocyte.yaml)." },
+    ),
+  );
+}
