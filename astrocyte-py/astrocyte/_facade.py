@@ -86,13 +86,14 @@ class Astrocyte:
     @classmethod
     def from_config(
         cls,
-        source: str | os.PathLike[str] | Mapping[str, Any] | None = None,
+        source: str | os.PathLike[str] | Mapping[str, Any] | AstrocyteConfig | None = None,
         *,
         audit_sink: AuditSink | None = None,
     ) -> Astrocyte:
-        """Build from a YAML/JSON file, a dict, or (``None``) ``./astrocyte.yaml`` or the embedded default.
+        """Build from a YAML/JSON file, a dict, a loaded :class:`AstrocyteConfig`, or (``None``)
+        ``./astrocyte.yaml`` or the embedded default.
         Audit events go to ``audit_sink`` (default: JSON lines on the ``astrocyte.audit`` logger)."""
-        config = load_config(source)
+        config = source if isinstance(source, AstrocyteConfig) else load_config(source)
         return cls(config, _build_stores(config), audit_sink=audit_sink)
 
     @property

@@ -271,6 +271,10 @@ class AstrocyteConfig(_Section):
         default_factory=dict,
         description="Ingest sources and recall proxies by id (after extraction_profiles: references are checked).",
     )
+    gateway: dict[str, JsonValue] = Field(
+        default_factory=dict,
+        description="Settings of the standalone gateway (auth, CORS, limits); validated by astrocyte-gateway.",
+    )
 
     @field_validator("profile", mode="after")
     @classmethod

@@ -1,0 +1,47 @@
+"""``POST /v1/retain|recall|reflect|forget``: the portable DTOs in, the portable results out."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from astrocyte.identity import AstrocyteContext
+from astrocyte.types import (
+    ForgetRequest,
+    ForgetResult,
+    RecallRequest,
+    RecallResult,
+    ReflectRequest,
+    ReflectResult,
+    RetainRequest,
+    RetainResult,
+)
+from astrocyte_gateway.auth import caller_context
+from astrocyte_gateway.problems import PROBLEM_RESPONSES
+from astrocyte_gateway.state import Memory
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1", tags=["memory"], responses=PROBLEM_RESPONSES)
+Context = Annotated[AstrocyteContext, Depends(caller_context)]
+
+
+@router.post("/retain", summary="Remember content in a bank")
+async def retain(body: RetainRequest, memory: Memory, context: Context) -> RetainResult:
+    return await memory.retain(body, context=context)
+
+
+@router.post("/recall", summary="The memories most relevant to a query")
+async def recall(body: RecallRequest, memory: Memory, context: Context) -> RecallResult:
+    return await memory.recall(body, context=context)
+
+
+@router.post("/reflect", summary="Answer a query from memory, citing memories")
+async def reflect(body: ReflectRequest, memory: Memory, context: Context) -> ReflectResult:
+    return await memory.reflect(body, context=context)
+
+
+@router.post("/forget", summary="Forget memories by id, tag, time range or whole bank")
+async def forget(body: ForgetRequest, memory: Memory, context: Context) -> ForgetResult:
+    return await memory.forget(body, context=context)
