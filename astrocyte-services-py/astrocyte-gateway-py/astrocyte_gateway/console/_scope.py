@@ -13,7 +13,9 @@ def permissions_on(memory: Astrocyte, context: AstrocyteContext | None, bank_id:
     """What the caller may do on ``bank_id`` (everything for a trusted anonymous call)."""
     if context is None:
         try:
-            memory.access.check(None, bank_id, "read")  # allowed only when the deployment trusts anonymous calls
+            memory.access.check(
+                None, bank_id, "read"
+            )  # allowed only when the deployment trusts anonymous calls
         except AccessDeniedError:
             return []
         return sorted(PERMISSIONS)

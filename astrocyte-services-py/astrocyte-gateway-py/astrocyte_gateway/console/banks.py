@@ -8,7 +8,6 @@ from datetime import datetime
 from astrocyte import Astrocyte, AstrocyteContext
 from astrocyte.pipeline.recall import STRATEGIES
 from astrocyte.provider import DocumentStore, GraphStore, VectorStore
-
 from astrocyte_gateway.console._scan import retained_at, scan_bank
 from astrocyte_gateway.console._scope import permissions_on
 from astrocyte_gateway.console.models import BanksOverview, BankSummary, StoreStatus
@@ -56,7 +55,11 @@ async def _status(kind: str, provider: str, store: VectorStore | DocumentStore |
 
 async def store_statuses(memory: Astrocyte) -> list[StoreStatus]:
     config = memory.config
-    providers = {"vector": config.vector_store, "document": config.document_store, "graph": config.graph_store}
+    providers = {
+        "vector": config.vector_store,
+        "document": config.document_store,
+        "graph": config.graph_store,
+    }
     return [await _status(kind, providers[kind] or "?", store) for kind, store in memory.stores.named()]
 
 

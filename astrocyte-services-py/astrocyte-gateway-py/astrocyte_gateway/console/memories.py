@@ -8,7 +8,6 @@ from astrocyte.config import AstrocyteConfig
 from astrocyte.errors import NotFoundError
 from astrocyte.pipeline.entities import entity_id, extract_entities_rules
 from astrocyte.types import Entity, Metadata
-
 from astrocyte_gateway.console._scan import StoredMemory, find_memories, retained_at, scan_bank
 from astrocyte_gateway.console._scope import require_readable
 from astrocyte_gateway.console.audit_trail import AuditTrail
@@ -33,7 +32,11 @@ _SNIPPET = 240
 def _summary(item: StoredMemory) -> MemorySummary:
     text = item.text if len(item.text) <= _SNIPPET else item.text[: _SNIPPET - 1] + "…"
     return MemorySummary(
-        memory_id=item.id, text=text, tags=item.tags, occurred_at=item.occurred_at, retained_at=retained_at(item)
+        memory_id=item.id,
+        text=text,
+        tags=item.tags,
+        occurred_at=item.occurred_at,
+        retained_at=retained_at(item),
     )
 
 
@@ -132,7 +135,9 @@ async def memory_detail(
         content_type=content_type if isinstance(content_type, str) else None,
         source=_source(memory.config, item.metadata),
         authority_tier=None if tier is None else str(tier),
-        entities=[EntityView(id=e.id, name=e.name, entity_type=e.entity_type, aliases=e.aliases) for e in entities],
+        entities=[
+            EntityView(id=e.id, name=e.name, entity_type=e.entity_type, aliases=e.aliases) for e in entities
+        ],
         neighbours=await _neighbours(memory, bank_id, item, entities),
         audit=trail.of_memory(bank_id, memory_id),
         permissions=permissions,

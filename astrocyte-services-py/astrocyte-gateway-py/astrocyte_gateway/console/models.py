@@ -48,7 +48,9 @@ class BankSummary(_View):
     bank_id: str
     memory_count: int
     size_bytes: int = Field(description="UTF-8 bytes of memory text (what quotas count).")
-    last_write: datetime | None = Field(description="Newest retain into the bank (None: written before stamping).")
+    last_write: datetime | None = Field(
+        description="Newest retain into the bank (None: written before stamping)."
+    )
     permissions: list[Permission]
 
 

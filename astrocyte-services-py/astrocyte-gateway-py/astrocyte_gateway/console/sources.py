@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from astrocyte import Astrocyte, AstrocyteContext
-from astrocyte.ingest.registry import SourceRegistry
 from astrocyte.ingest.settings import SourceConfig
 from astrocyte.types import HealthStatus
-
 from astrocyte_gateway.console._scope import permissions_on
 from astrocyte_gateway.console.models import SourcesOverview, SourceStatus
 
@@ -28,11 +27,18 @@ def _when(details: dict[str, object], key: str) -> datetime | None:
 
 
 def _status(source_id: str, settings: SourceConfig, health: HealthStatus | None) -> SourceStatus:
-    base = {"source_id": source_id, "type": settings.type, "driver": settings.driver, "bank": settings.target_bank}
+    base = {
+        "source_id": source_id,
+        "type": settings.type,
+        "driver": settings.driver,
+        "bank": settings.target_bank,
+    }
     if health is None:
         passive = _PASSIVE.get(settings.type)
         message = passive or "not running in this gateway (no ingest supervisor)"
-        return SourceStatus.model_validate({**base, "healthy": passive is not None, "running": None, "message": message})
+        return SourceStatus.model_validate(
+            {**base, "healthy": passive is not None, "running": None, "message": message}
+        )
     details: dict[str, object] = dict(health.details)
     last_error = details.get("last_error")
     running = details.get("running")
@@ -53,11 +59,15 @@ def _status(source_id: str, settings: SourceConfig, health: HealthStatus | None)
     )
 
 
-async def sources_overview(
-    memory: Astrocyte, context: AstrocyteContext | None, registry: SourceRegistry | None, *, admin: bool
+def sources_overview(
+    memory: Astrocyte,
+    context: AstrocyteContext | None,
+    health: Mapping[str, HealthStatus],
+    *,
+    admin: bool,
 ) -> SourcesOverview:
-    """Admins see every source; others only sources that write into a fixed bank they may read."""
-    health = await registry.health() if registry is not None else {}
+    """Admins see every source; others only sources that write into a fixed bank they may read.
+    ``health`` holds what the running sources (and the webhook counters) report, by source id."""
     statuses = []
     for source_id, settings in memory.config.sources.items():
         bank = settings.target_bank
