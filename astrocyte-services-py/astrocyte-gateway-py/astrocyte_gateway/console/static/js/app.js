@@ -73,7 +73,7 @@ function signIn(message) {
   const input = h("input", { id: "token", type: "password", autocomplete: "off", required: true, spellcheck: "false", "aria-describedby": "token-help" });
   const form = h(
     "form",
-    { class: "signin card", onsubmit: (event) => { event.preventDefault(); credential.set(input.value); route(); } },
+    { class: "signin card", onsubmit: (event) => { event.preventDefault(); credential.set(input.value); showSessionAndPage(); } },
     h("label", { for: "token" }, "API key or bearer token"),
     input,
     h("p", { id: "token-help", class: "muted" }, "The same credential the HTTP API takes. It is kept in this tab's session storage only and sent as an Authorization header."),
@@ -105,19 +105,23 @@ async function start() {
     credential.clear();
     signIn(`The gateway refused the credential: ${event.detail.message}`);
   });
-  window.addEventListener("hashchange", () => refreshSession().then(route));
+  window.addEventListener("hashchange", route);
   installShortcuts();
-  await refreshSession();
-  await route();
+  await showSessionAndPage();
 }
 
-async function refreshSession() {
-  if (!credential.get()) return renderSession(null);
-  try {
-    renderSession(await api("/v1/console/whoami"));
-  } catch (error) {
-    if (!(error instanceof ApiError && error.status === 401)) renderSession({ principal: "?" });
+/** Show who is signed in, then the page — unless the gateway refused the credential (the sign-in
+ * form with the reason is showing then). */
+async function showSessionAndPage() {
+  if (credential.get()) {
+    try {
+      renderSession(await api("/v1/console/whoami"));
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) return;
+      renderSession({ principal: "?" });
+    }
   }
+  await route();
 }
 
 // ---------------------------------------------------------------------------- keyboard

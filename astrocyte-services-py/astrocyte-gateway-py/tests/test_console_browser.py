@@ -1,0 +1,180 @@
+"""The console end to end: a real gateway (uvicorn on loopback, embedded SQLite store) driven by
+headless Debian chromium through Playwright."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import httpx
+import pytest
+from _console import CAROLINE, browser_page, console_config, seed, sign_in, snapshot
+from _gateway import ADMIN_KEY, ALICE_KEY, Client, key
+from playwright.async_api import Page, expect
+
+pytestmark = pytest.mark.backend("chromium")
+
+
+async def _search(page: Page, query: str) -> None:
+    await page.keyboard.press("g")
+    await page.keyboard.press("s")
+    await expect(page.locator("h1")).to_have_text("Search")
+    await page.keyboard.press("/")
+    await expect(page.locator("#query")).to_be_focused()
+    await page.keyboard.type(query)
+    await page.keyboard.press("Enter")
+    await expect(page.locator("#results-title")).to_be_focused()
+
+
+async def test_search_shows_the_memory_and_the_strategies_that_found_it(
+    gateway: Client, tmp_path: Path
+) -> None:
+    async with gateway(console_config(tmp_path)) as client, browser_page(str(client.base_url)) as page:
+        ids = await seed(client)
+        await sign_in(page, ALICE_KEY, "user:alice")
+        await _search(page, "Where did Caroline move from Sweden?")
+
+        top = page.locator("table:has(caption:text('Fused hits')) tbody tr").first
+        await expect(top).to_have_attribute("data-memory-id", ids["caroline"])
+        await expect(top.locator(".hit-link")).to_have_text(CAROLINE)
+        await expect(top.locator(".badge.strategy", has_text="vector")).to_be_visible()
+        await expect(top.locator(".badge.strategy", has_text="fulltext")).to_be_visible()
+        await expect(top.locator(".badge.strategy", has_text="graph")).to_be_visible()  # via "Caroline"
+
+        for strategy in ("vector", "fulltext", "graph"):  # the trace: each ran, with its timing
+            row = page.locator(f"tr[data-strategy='{strategy}']")
+            await expect(row).to_contain_text("ran")
+            await expect(row.locator("td").nth(4)).to_have_text(re.compile(r"^\d+\.\d ms$"))
+        ranks = page.locator("table:has(caption:text('Rank of each fused hit')) tbody tr").first
+        await expect(ranks).to_contain_text("#1")  # the fused winner is first in some strategy
+        await expect(page.locator("svg.chart rect.bar.strategy")).to_have_count(
+            await page.locator("tr[data-strategy]").count()
+        )
+        await snapshot(page, "search")
+
+        # Strategies can be switched off: only full text answers now.
+        await page.locator("input[name=strategy][value=vector]").uncheck()
+        await page.locator("input[name=strategy][value=graph]").uncheck()
+        await page.locator("input[name=strategy][value=temporal]").uncheck()
+        await page.locator("#query").press("Enter")
+        await expect(page.locator("tr[data-strategy]")).to_have_count(1)
+        await expect(page.locator("tr[data-strategy='fulltext']")).to_be_visible()
+        await expect(top.locator(".badge.strategy")).to_have_text(["fulltext"])
+
+
+async def test_forget_from_the_memory_page_removes_it_from_search(gateway: Client, tmp_path: Path) -> None:
+    async with gateway(console_config(tmp_path)) as client, browser_page(str(client.base_url)) as page:
+        ids = await seed(client)
+        await sign_in(page, ALICE_KEY, "user:alice")
+        await _search(page, "Caroline Sweden Lisbon")
+        await page.locator(f"tr[data-memory-id='{ids['caroline']}'] .hit-link").click()
+
+        await expect(page.locator("h1")).to_contain_text(ids["caroline"])
+        await expect(page.locator(".memory-text")).to_have_text(CAROLINE)
+        entities = page.locator("ul.entities li")
+        await expect(entities.filter(has_text="Caroline")).to_have_count(1)
+        await expect(entities.filter(has_text="Lisbon")).to_have_count(1)
+        neighbour = page.locator("table:has(caption:text('Memories sharing an entity')) tbody tr")
+        await expect(neighbour).to_have_count(1)  # the cat memory shares "Caroline"
+        await expect(neighbour).to_contain_text("Oscar")
+        await expect(page.locator(".facts")).to_contain_text("api")  # retained through the API
+        audit = page.locator("table:has(caption:text('Audit trail')) tbody tr")
+        await expect(audit).to_have_count(1)
+        await expect(audit).to_contain_text("retain")
+        await expect(audit).to_contain_text("user:alice")
+        await snapshot(page, "memory")
+
+        # Cancel keeps it; confirming forgets it. The dialog opens with focus on Cancel.
+        await page.locator("#forget").click()
+        await expect(page.locator("#forget-dialog button[value=cancel]")).to_be_focused()
+        await page.keyboard.press("Escape")
+        await expect(page.locator("#forget")).to_be_focused()
+        await page.locator("#forget").click()
+        await page.locator("#confirm-forget").click()
+        await expect(page.locator("h1")).to_have_text("Memory forgotten")
+
+        await _search(page, "Caroline Sweden Lisbon")
+        hits = page.locator("table:has(caption:text('Fused hits')) tbody tr")
+        await expect(hits.first).to_be_visible()
+        await expect(page.locator(f"tr[data-memory-id='{ids['caroline']}']")).to_have_count(0)
+        recall = await client.post(
+            "/v1/recall",
+            json={"query": "Caroline Sweden Lisbon", "bank_id": "user-alice"},
+            headers=key(ALICE_KEY),
+        )
+        assert ids["caroline"] not in [hit["memory_id"] for hit in recall.json()["hits"]]
+
+        # The memory page of a forgotten memory is gone too, and its trail shows in the audit log.
+        await page.goto(f"/ui/#/banks/user-alice/memories/{ids['caroline']}")
+        await expect(page.locator("h1")).to_have_text("Not found")
+
+
+async def test_a_bank_the_user_may_not_read_is_neither_listed_nor_reachable(
+    gateway: Client, tmp_path: Path
+) -> None:
+    async with gateway(console_config(tmp_path)) as client, browser_page(str(client.base_url)) as page:
+        ids = await seed(client)
+        await sign_in(page, ALICE_KEY, "user:alice")
+
+        await expect(page.locator("h1")).to_have_text("Banks")
+        await expect(page.locator("tr[data-bank]")).to_have_count(1)
+        await expect(page.locator("tr[data-bank='user-alice']")).to_contain_text("4")  # memories
+        await expect(page.locator("body")).not_to_contain_text("user-bob")
+        await snapshot(page, "banks")
+
+        for url in ("/ui/#/banks/user-bob", f"/ui/#/banks/user-bob/memories/{ids['bob']}"):
+            await page.goto(url)
+            await expect(page.locator("h1")).to_have_text("Not found")
+            await expect(page.locator("[role=alert]")).to_have_text("no bank 'user-bob' that you may read")
+            await expect(page.locator("body")).not_to_contain_text("flowerpot")
+
+        await page.goto("/ui/#/search?bank=user-bob&q=spare%20key")
+        await expect(page.locator("#bank option")).to_have_text(["user-alice"])
+        await expect(page.locator("[role=alert]")).to_contain_text("lacks 'read' permission")
+        await expect(page.locator("body")).not_to_contain_text("flowerpot")
+
+        await page.goto("/ui/#/ingest")  # only the source writing into alice's own bank
+        await expect(page.locator("tr[data-source]")).to_have_count(1)
+        await expect(page.locator("tr[data-source='crm-webhook']")).to_contain_text("healthy")
+
+
+async def test_ingest_page_and_keyboard_use(gateway: Client, tmp_path: Path) -> None:
+    async with gateway(console_config(tmp_path)) as client, browser_page(str(client.base_url)) as page:
+        await seed(client)
+        await sign_in(page, ADMIN_KEY, "service:ops")
+        await page.keyboard.press("g")
+        await page.keyboard.press("i")
+        await expect(page.locator("h1")).to_have_text("Ingest")
+        await expect(page.locator("h1")).to_be_focused()  # focus follows the route
+        await expect(page.locator("tr[data-source]")).to_have_count(2)  # admins see every source
+        await expect(page.locator("tr[data-source='team-feed']")).to_contain_text("from message")
+        await snapshot(page, "ingest")
+
+        await page.keyboard.press("?")
+        await expect(page.locator("#help")).to_be_visible()
+        await page.keyboard.press("Escape")
+        await expect(page.locator("#help")).to_be_hidden()
+
+        await page.goto("/ui/#/banks")  # a fresh load: Tab reaches the skip link first, then the nav
+        await expect(page.locator("h1")).to_have_text("Banks")
+        await page.locator("body").focus()
+        await page.keyboard.press("Tab")
+        await expect(page.locator(".skip-link")).to_be_focused()
+        await page.keyboard.press("Tab")
+        await expect(page.locator("a[data-nav=banks]")).to_be_focused()
+
+        await page.locator("button", has_text="Sign out").click()
+        await expect(page.locator("#token")).to_be_focused()
+        assert await page.evaluate("sessionStorage.length") == 0
+
+
+async def test_a_rejected_credential_returns_to_sign_in(gateway: Client, tmp_path: Path) -> None:
+    async with gateway(console_config(tmp_path)) as client, browser_page(str(client.base_url)) as page:
+        await page.goto("/ui/")
+        await page.fill("#token", "not-a-key-0123456789")
+        await page.keyboard.press("Enter")
+        await expect(page.locator("[role=alert]")).to_contain_text("API key not recognised")
+        await expect(page.locator("#token")).to_be_focused()
+        response = await client.get("/v1/console/banks")
+        assert response.status_code == 401
+        assert isinstance(response, httpx.Response)
