@@ -3,7 +3,9 @@ and headless Debian chromium driven by Playwright (it never downloads a browser)
 
 from __future__ import annotations
 
+import json
 import os
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -13,6 +15,8 @@ import httpx
 import pytest
 from _gateway import ALICE_KEY, BOB_KEY, WEBHOOK_SECRET, base_config, key
 from playwright.async_api import Page, async_playwright, expect
+
+from astrocyte.ingest import sign_webhook
 
 CHROMIUM = Path(os.environ.get("ASTROCYTE_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -52,6 +56,8 @@ def console_config(tmp_path: Path) -> dict[str, Any]:
             "document_store_config": {"path": db},
             "graph_store": "sqlite",
             "graph_store_config": {"path": db},
+            # The webhook writes as service:ingest-<source id> (standalone mode needs an identity).
+            "banks": {"user-alice": {"writers": ["service:ingest-crm-webhook"]}},
             "sources": {
                 "crm-webhook": {"type": "webhook", "target_bank": "user-alice", "secret": WEBHOOK_SECRET},
                 "team-feed": {
@@ -78,6 +84,18 @@ async def seed(client: httpx.AsyncClient) -> dict[str, str]:
         assert response.status_code == 200, response.text
         ids[name] = response.json()["memory_ids"][0]
     return ids
+
+
+async def deliver_webhook(client: httpx.AsyncClient, source_id: str, content: str) -> httpx.Response:
+    """One signed delivery, as a sender would make it."""
+    body = json.dumps({"content": content}).encode()
+    stamp = str(int(time.time()))
+    headers = {
+        "Content-Type": "application/json",
+        "X-Astrocyte-Timestamp": stamp,
+        "X-Astrocyte-Signature": sign_webhook(WEBHOOK_SECRET, stamp, body),
+    }
+    return await client.post(f"/v1/ingest/webhook/{source_id}", content=body, headers=headers)
 
 
 @asynccontextmanager

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from _console import CAROLINE, browser_page, console_config, seed, sign_in, snapshot
+from _console import CAROLINE, browser_page, console_config, deliver_webhook, seed, sign_in, snapshot
 from _gateway import ADMIN_KEY, ALICE_KEY, Client, key
 from playwright.async_api import Page, expect
 
@@ -141,6 +141,8 @@ async def test_a_bank_the_user_may_not_read_is_neither_listed_nor_reachable(
 async def test_ingest_page_and_keyboard_use(gateway: Client, tmp_path: Path) -> None:
     async with gateway(console_config(tmp_path)) as client, browser_page(str(client.base_url)) as page:
         await seed(client)
+        delivered = await deliver_webhook(client, "crm-webhook", "Caroline renewed her pottery studio lease.")
+        assert delivered.status_code == 200, delivered.text
         await sign_in(page, ADMIN_KEY, "service:ops")
         await page.keyboard.press("g")
         await page.keyboard.press("i")
@@ -148,6 +150,10 @@ async def test_ingest_page_and_keyboard_use(gateway: Client, tmp_path: Path) -> 
         await expect(page.locator("h1")).to_be_focused()  # focus follows the route
         await expect(page.locator("tr[data-source]")).to_have_count(2)  # admins see every source
         await expect(page.locator("tr[data-source='team-feed']")).to_contain_text("from message")
+        crm = page.locator("tr[data-source='crm-webhook'] td")
+        await expect(crm.nth(6)).to_have_text("1")  # retained
+        await expect(crm.nth(9)).to_have_text("0")  # dead-lettered
+        await expect(crm.nth(10)).to_have_text(re.compile(r"s ago$"))  # last success
         await snapshot(page, "ingest")
 
         await page.keyboard.press("?")

@@ -34,12 +34,13 @@ export function heading(text, ...extra) {
   return h("h1", { tabindex: "-1", class: "page-title" }, text, ...extra);
 }
 
-export function table(columns, rows, { caption, empty = "Nothing to show." } = {}) {
+/** A data table; ``hideCaption`` keeps the caption for screen readers when a heading shows it already. */
+export function table(columns, rows, { caption, empty = "Nothing to show.", hideCaption = false } = {}) {
   if (!rows.length) return h("p", { class: "empty" }, empty);
   return h(
     "table",
     {},
-    caption ? h("caption", {}, caption) : null,
+    caption ? h("caption", { class: hideCaption ? "sr-only" : null }, caption) : null,
     h("thead", {}, h("tr", {}, columns.map((c) => h("th", { scope: "col", class: c.class }, c.label)))),
     h("tbody", {}, rows.map((row) => h("tr", row.attrs || {}, columns.map((c) => h("td", { class: c.class }, c.cell(row)))))),
   );

@@ -20,7 +20,7 @@ export async function render(root) {
         { label: "", cell: (b) => h("a", { href: `#/search?bank=${enc(b.bank_id)}` }, "Search") },
       ],
       data.banks.map((b) => ({ ...b, attrs: { "data-bank": b.bank_id } })),
-      { caption: "Banks", empty: "No bank you may read holds memories yet." },
+      { caption: "Banks you may read", empty: "No bank you may read holds memories yet.", hideCaption: true },
     ),
     h("h2", {}, "Stores"),
     table(
@@ -31,7 +31,7 @@ export async function render(root) {
         { label: "Check took", class: "num", cell: (s) => ms(s.latency_ms) },
       ],
       data.stores,
-      { caption: "Configured stores" },
+      { caption: "Configured stores", hideCaption: true },
     ),
   );
 }

@@ -8,9 +8,9 @@ function status(source) {
   return source.healthy ? badge("healthy", "ok") : badge("degraded", "bad");
 }
 
-function lag(seconds) {
-  if (seconds === null || seconds === undefined) return h("span", { class: "muted" }, "—");
-  return seconds < 1 ? "< 1 s" : `${Math.round(seconds)} s`;
+/** Messages waiting behind the consumer, when the driver reports it. */
+function lag(messages) {
+  return messages === null || messages === undefined ? h("span", { class: "muted", title: "not reported by this driver" }, "—") : String(messages);
 }
 
 export async function render(root) {
@@ -26,16 +26,16 @@ export async function render(root) {
         { label: "Driver", cell: (s) => s.driver || "—" },
         { label: "Bank", cell: (s) => s.bank || h("span", { class: "muted" }, "from message") },
         { label: "Status", cell: status },
-        { label: "Lag", class: "num", cell: (s) => lag(s.lag_seconds) },
+        { label: "Lag", class: "num", cell: (s) => lag(s.lag) },
         { label: "Retained", class: "num", cell: (s) => String(s.retained ?? "—") },
         { label: "Retried", class: "num", cell: (s) => String(s.retried ?? "—") },
         { label: "Failures in a row", class: "num", cell: (s) => String(s.consecutive_failures ?? "—") },
         { label: "Dead letter", class: "num", cell: (s) => String(s.dead_lettered ?? "—") },
         { label: "Last success", cell: (s) => when(s.last_success_at) },
-        { label: "Last error", class: "text", cell: (s) => s.last_error || s.message || "" },
+        { label: "Note", class: "text", cell: (s) => (s.last_error ? h("span", { class: "error" }, s.last_error) : s.message) },
       ],
       data.sources.map((s) => ({ ...s, attrs: { "data-source": s.source_id } })),
-      { caption: "Ingest sources", empty: "No ingest sources are configured (sources: in astrocyte.yaml)." },
+      { caption: "Ingest sources", hideCaption: true, empty: "No ingest sources are configured (sources: in astrocyte.yaml)." },
     ),
   );
 }

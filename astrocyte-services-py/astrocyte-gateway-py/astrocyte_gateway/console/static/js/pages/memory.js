@@ -7,7 +7,9 @@ import { badge, h, heading, mount, table, toast, when } from "../dom.js";
 function facts(memory) {
   const rows = [
     ["Bank", h("a", { href: `#/banks/${enc(memory.bank_id)}` }, memory.bank_id)],
-    ["Source", memory.source ? h("span", {}, badge(memory.source.kind, "source"), " ", memory.source.name || "") : "—"],
+    ["Source", memory.source.kind === "api" && !memory.source.name
+      ? "API call"
+      : h("span", {}, badge(memory.source.kind, "source"), " ", h("code", {}, memory.source.name || ""))],
     ["Authority tier", memory.authority_tier ?? h("span", { class: "muted" }, "not set")],
     ["Content type", memory.content_type || "—"],
     ["Occurred", memory.occurred_at ? when(memory.occurred_at) : "—"],
@@ -25,7 +27,7 @@ function metadataTable(metadata) {
       { label: "Value", class: "text", cell: (r) => (typeof r.value === "string" ? r.value : JSON.stringify(r.value)) },
     ],
     rows,
-    { caption: "Metadata", empty: "No metadata." },
+    { caption: "Metadata", empty: "No metadata.", hideCaption: true },
   );
 }
 
@@ -58,7 +60,7 @@ function auditTable(events) {
       { label: "On behalf of", cell: (e) => e.on_behalf_of || "—" },
     ],
     events,
-    { caption: "Audit trail", empty: "No audited operation touched this memory since the gateway started." },
+    { caption: "Audit trail", empty: "No audited operation touched this memory since the gateway started.", hideCaption: true },
   );
 }
 
