@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import Response
+from starlette.routing import Route
 
 from astrocyte import Astrocyte, __version__
 from astrocyte.access_settings import DeploymentSettings
@@ -23,6 +24,7 @@ from astrocyte.errors import ConfigError
 from astrocyte.ingest import IngestSupervisor, SourceRegistry
 from astrocyte_gateway import console, routes_admin, routes_health, routes_ingest, routes_memory
 from astrocyte_gateway.auth import build_authenticator
+from astrocyte_gateway.mcp_server import McpHttpEndpoint
 from astrocyte_gateway.metrics import GatewayMetrics
 from astrocyte_gateway.middleware import GatewayMiddleware
 from astrocyte_gateway.problems import install_problem_handlers
@@ -74,6 +76,8 @@ def _lifespan(state: GatewayState) -> Any:
                 stack.push_async_callback(state.memory.close)
             if state.settings.ingest:
                 state.sources = SourceRegistry.from_config(state.memory)
+            if state.mcp is not None:
+                await stack.enter_async_context(state.mcp.session_manager.run())
             if len(state.sources):
                 state.supervisor = IngestSupervisor(state.sources)
                 await state.supervisor.start()
@@ -128,6 +132,11 @@ def create_app(source: ConfigSource = None) -> FastAPI:
     app.include_router(routes_ingest.router)
     app.include_router(routes_admin.router)
     app.include_router(console.router)
+    if settings.mcp:
+        state.mcp = McpHttpEndpoint(memory, state.authenticator)
+        app.router.routes.append(
+            Route("/mcp", endpoint=state.mcp, methods=["GET", "POST", "DELETE"], include_in_schema=False)
+        )
     if settings.metrics:
 
         @app.get("/metrics", include_in_schema=False)

@@ -27,6 +27,7 @@ __all__ = ["GatewayMiddleware"]
 
 access_logger = logging.getLogger("astrocyte.gateway.access")
 _MAX_REQUEST_ID = 128
+_DRAIN_CAP = 64 * 1024 * 1024
 
 
 def _request_id(scope: Scope) -> str:
@@ -64,6 +65,16 @@ def _too_large_body(path: str, request_id: str, limit: int) -> bytes:
             "request_id": request_id,
         }
     ).encode()
+
+
+async def _drain(receive: Receive, message: Message, size: int) -> None:
+    """Read and drop the rest of an oversized streamed body (up to a cap), so the client, still
+    sending, can read the 413 instead of seeing the connection reset."""
+    while message.get("more_body", False) and size < _DRAIN_CAP:
+        message = await receive()
+        if message["type"] != "http.request":
+            return
+        size += len(message.get("body", b""))
 
 
 class GatewayMiddleware:
@@ -119,6 +130,7 @@ class GatewayMiddleware:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_body_bytes:
+                await _drain(receive, message, size)
                 return None
             chunks.append(chunk)
             if not message.get("more_body", False):

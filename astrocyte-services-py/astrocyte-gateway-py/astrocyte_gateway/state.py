@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from astrocyte import Astrocyte
 from astrocyte.ingest import IngestSupervisor, SourceRegistry, SourceStats
 from astrocyte_gateway.auth import Authenticator
+from astrocyte_gateway.mcp_server import McpHttpEndpoint
 from astrocyte_gateway.metrics import GatewayMetrics
 from astrocyte_gateway.settings import GatewaySettings
 
@@ -27,6 +28,7 @@ class GatewayState:
     supervisor: IngestSupervisor | None = None
     #: Counters of each webhook source (webhooks have no running object to ask).
     webhook_stats: dict[str, SourceStats] = field(default_factory=dict)
+    mcp: McpHttpEndpoint | None = None
 
 
 def get_state(request: Request) -> GatewayState:
