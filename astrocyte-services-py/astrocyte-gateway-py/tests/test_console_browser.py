@@ -77,7 +77,7 @@ async def test_forget_from_the_memory_page_removes_it_from_search(gateway: Clien
         neighbour = page.locator("table:has(caption:text('Memories sharing an entity')) tbody tr")
         await expect(neighbour).to_have_count(1)  # the cat memory shares "Caroline"
         await expect(neighbour).to_contain_text("Oscar")
-        await expect(page.locator(".facts")).to_contain_text("api")  # retained through the API
+        await expect(page.locator(".facts")).to_contain_text("API call")  # retained through the API
         audit = page.locator("table:has(caption:text('Audit trail')) tbody tr")
         await expect(audit).to_have_count(1)
         await expect(audit).to_contain_text("retain")
