@@ -3,7 +3,10 @@ headless Debian chromium through Playwright."""
 
 from __future__ import annotations
 
+import os
 import re
+import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -11,6 +14,8 @@ import pytest
 from _console import CAROLINE, browser_page, console_config, deliver_webhook, seed, sign_in, snapshot
 from _gateway import ADMIN_KEY, ALICE_KEY, Client, key
 from playwright.async_api import Page, expect
+from redis import asyncio as redis_async
+from redis.exceptions import RedisError
 
 pytestmark = pytest.mark.backend("chromium")
 
@@ -154,7 +159,6 @@ async def test_ingest_page_and_keyboard_use(gateway: Client, tmp_path: Path) -> 
         await expect(crm.nth(6)).to_have_text("1")  # retained
         await expect(crm.nth(9)).to_have_text("0")  # dead-lettered
         await expect(crm.nth(10)).to_have_text(re.compile(r"s ago$"))  # last success
-        await snapshot(page, "ingest")
 
         await page.keyboard.press("?")
         await expect(page.locator("#help")).to_be_visible()
@@ -184,3 +188,56 @@ async def test_a_rejected_credential_returns_to_sign_in(gateway: Client, tmp_pat
         response = await client.get("/v1/console/banks")
         assert response.status_code == 401
         assert isinstance(response, httpx.Response)
+
+
+REDIS_URL = os.environ.get("ASTROCYTE_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture
+async def redis_stream() -> AsyncIterator[tuple[redis_async.Redis, str]]:
+    client = redis_async.Redis.from_url(REDIS_URL)
+    try:
+        await client.ping()
+    except (RedisError, OSError) as exc:
+        await client.aclose()
+        pytest.skip(f"redis not reachable at {REDIS_URL}: {exc}")
+    stream = f"astrocyte-console-{uuid.uuid4().hex}"
+    yield client, stream
+    await client.delete(stream, f"{stream}:dead-letter")
+    await client.aclose()
+
+
+@pytest.mark.backend("redis")
+async def test_ingest_page_shows_a_running_stream_source_with_lag_and_dead_letter(
+    gateway: Client, tmp_path: Path, redis_stream: tuple[redis_async.Redis, str]
+) -> None:
+    client_redis, stream = redis_stream
+    await client_redis.xadd(stream, {"body": b'{"content": "Printer jams on page two."}'})
+    await client_redis.xadd(stream, {"body": b'{"no_content": true}'})  # poison: dead-lettered
+    config = console_config(tmp_path)
+    config["sources"]["tickets"] = {
+        "type": "stream",
+        "driver": "redis",
+        "target_bank": "user-alice",
+        "max_attempts": 1,
+        "config": {"url": REDIS_URL, "stream": stream, "block_ms": 100},
+    }
+    config["banks"]["user-alice"]["writers"].append("service:ingest-tickets")
+    async with gateway(config) as client, browser_page(str(client.base_url)) as page:
+        await sign_in(page, ADMIN_KEY, "service:ops")
+        await page.goto("/ui/#/ingest")
+        row = page.locator("tr[data-source='tickets']")
+        await expect(row).to_be_visible()
+        cells = row.locator("td")
+        for _ in range(100):  # the consumer works in the background: reload until it caught up
+            if await cells.nth(9).text_content() == "1":
+                break
+            await page.keyboard.press("r")
+            await page.wait_for_timeout(100)
+        await expect(cells.nth(2)).to_have_text("redis")
+        await expect(cells.nth(4)).to_have_text("healthy")
+        await expect(cells.nth(5)).to_have_text("0")  # lag: the group has read everything
+        await expect(cells.nth(6)).to_have_text("1")  # retained
+        await expect(cells.nth(9)).to_have_text("1")  # the poison message sits in the dead letter
+        await expect(cells.nth(11)).to_contain_text("IngestPayloadError")
+        await snapshot(page, "ingest")

@@ -127,7 +127,10 @@ class SourceStatus(_View):
     retained: int | None = None
     retried: int | None = None
     consecutive_failures: int | None = None
-    dead_lettered: int | None = None
+    dead_lettered: int | None = Field(default=None, description="Messages this process dead-lettered.")
+    dead_letter_size: int | None = Field(
+        default=None, description="Entries in the dead letter, when reported."
+    )
     last_error: str | None = None
     last_success_at: datetime | None = None
 

@@ -53,6 +53,7 @@ def _status(source_id: str, settings: SourceConfig, health: HealthStatus | None)
             "retried": _int(details, "retried"),
             "consecutive_failures": _int(details, "consecutive_failures"),
             "dead_lettered": _int(details, "dead_lettered"),
+            "dead_letter_size": _int(details, "dead_letter_size"),
             "last_error": last_error if isinstance(last_error, str) else None,
             "last_success_at": _when(details, "last_success_at"),
         }

@@ -13,6 +13,14 @@ function lag(messages) {
   return messages === null || messages === undefined ? h("span", { class: "muted", title: "not reported by this driver" }, "—") : String(messages);
 }
 
+/** The dead letter's size when the driver reports it, else what this process sent there. */
+function deadLetter(source) {
+  if (source.dead_letter_size !== null && source.dead_letter_size !== undefined) return String(source.dead_letter_size);
+  return source.dead_lettered === null || source.dead_lettered === undefined
+    ? h("span", { class: "muted" }, "—")
+    : h("span", { title: "dead-lettered since the gateway started" }, String(source.dead_lettered));
+}
+
 export async function render(root) {
   const data = await api("/v1/console/sources");
   mount(
@@ -30,7 +38,7 @@ export async function render(root) {
         { label: "Retained", class: "num", cell: (s) => String(s.retained ?? "—") },
         { label: "Retried", class: "num", cell: (s) => String(s.retried ?? "—") },
         { label: "Failures in a row", class: "num", cell: (s) => String(s.consecutive_failures ?? "—") },
-        { label: "Dead letter", class: "num", cell: (s) => String(s.dead_lettered ?? "—") },
+        { label: "Dead letter", class: "num", cell: deadLetter },
         { label: "Last success", cell: (s) => when(s.last_success_at) },
         { label: "Note", class: "text", cell: (s) => (s.last_error ? h("span", { class: "error" }, s.last_error) : s.message) },
       ],
