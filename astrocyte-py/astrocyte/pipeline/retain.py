@@ -101,10 +101,13 @@ class RetainPipeline:
                 )
                 for i, chunk in enumerate(chunks)
             ]
-            kept, duplicate_of = await self._deduplicate(
-                request.bank_id, prepared, pending.setdefault(request.bank_id, [])
-            )
-            pending[request.bank_id].extend(kept)
+            if request.deduplicate:
+                kept, duplicate_of = await self._deduplicate(
+                    request.bank_id, prepared, pending.setdefault(request.bank_id, [])
+                )
+            else:
+                kept, duplicate_of = prepared, {}
+            pending.setdefault(request.bank_id, []).extend(kept)
             batch.append((request, kept, duplicate_of, len(chunks)))
         await self._write(batch)
         planned_results = iter(
