@@ -48,6 +48,7 @@ __all__ = [
     "GraphStore",
     "IngestSource",
     "LLMProvider",
+    "Migratable",
     "OutboundTransportProvider",
     "Reranker",
     "SourceType",
@@ -170,6 +171,17 @@ class DocumentStore(Protocol):
     async def health(self) -> HealthStatus: ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class Migratable(Protocol):
+    """Optional capability of a store with a versioned schema (``astrocyte migrate`` calls it).
+
+    ``migrate()`` applies the pending forward-only migrations and returns one line per migration
+    applied (``[]`` when the schema is current). It is idempotent and safe to run concurrently.
+    """
+
+    async def migrate(self) -> list[str]: ...
 
 
 @runtime_checkable
