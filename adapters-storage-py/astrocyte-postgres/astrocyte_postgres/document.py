@@ -171,21 +171,31 @@ class PostgresDocumentStore(PostgresStoreBase):
             if not weighted:
                 return []
             where, params = filter_sql(filters)
-            # Candidates: documents with a word rarer than df_cap (those dominate the ranking); when
-            # every word is that common, the first `df_cap` matches, so latency stays bounded.
-            rare = [query for idf, query, df in weighted if df < self._df_cap]
-            matching = rare or [query for _, query, _ in weighted]
-            scan_cap = "" if rare else f" LIMIT {self._df_cap:d}"
-            rank = " + ".join(["%s * ts_rank_cd(search, %s::tsquery, 1)"] * len(weighted))
+            # Candidates: every document with a word rarer than df_cap (those dominate the ranking)
+            # plus the first df_cap matches of the common words, so latency stays bounded.
+            rare = [query for _, query, df in weighted if df < self._df_cap]
+            rank = " + ".join(["%s * ts_rank_cd(d.search, %s::tsquery, 1)"] * len(weighted))
+            candidates = (
+                f"SELECT id FROM astrocyte_documents WHERE bank_id = %s AND search @@ %s::tsquery{where}"
+                " UNION "
+                if rare
+                else ""
+            ) + (
+                "SELECT id FROM (SELECT id FROM astrocyte_documents"
+                f" WHERE bank_id = %s AND search @@ %s::tsquery{where} LIMIT {self._df_cap:d}) AS common"
+            )
             cursor = await conn.execute(
-                f"SELECT {_COLUMNS}, {rank} AS raw FROM (SELECT * FROM astrocyte_documents"
-                f" WHERE bank_id = %s AND search @@ %s::tsquery{where}{scan_cap}) AS d"
-                " ORDER BY raw DESC, id LIMIT %s",
+                f"WITH candidates AS ({candidates})"
+                f" SELECT {', '.join('d.' + c for c in _COLUMNS.split(', '))}, {rank} AS raw"
+                " FROM astrocyte_documents d JOIN candidates c ON c.id = d.id WHERE d.bank_id = %s"
+                " ORDER BY raw DESC, d.id LIMIT %s",
                 (
+                    *((bank_id, _any(rare), *params) if rare else ()),
+                    bank_id,
+                    _any([query for _, query, _ in weighted]),
+                    *params,
                     *(value for idf, query, _ in weighted for value in (idf, query)),
                     bank_id,
-                    " | ".join(f"({q})" for q in matching),
-                    *params,
                     limit,
                 ),
             )
@@ -229,3 +239,8 @@ class PostgresDocumentStore(PostgresStoreBase):
         if row is None:
             return None
         return Document(id=row[0], text=row[1], metadata=row[2], tags=list(row[3]), occurred_at=row[4])
+
+
+def _any(queries: list[str]) -> str:
+    """One tsquery matching any of ``queries``."""
+    return " | ".join(f"({query})" for query in queries)
