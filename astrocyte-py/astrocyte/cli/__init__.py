@@ -28,6 +28,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "astrocyte.cli._bench",
     "astrocyte.cli._doctor",
     "astrocyte.cli._ingest",
+    "astrocyte.cli._migrate",
 )
 
 
