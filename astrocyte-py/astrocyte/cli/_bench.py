@@ -17,6 +17,7 @@ from astrocyte._facade import Astrocyte
 from astrocyte.bench._cache import CachedEmbedder
 from astrocyte.bench.locomo import CATEGORY_NAMES, LocomoReport, load_locomo, run_locomo
 from astrocyte.cli._base import Subparsers, add_command
+from astrocyte.cli._bench_storage import add_storage_command
 from astrocyte.errors import InvalidRequestError
 
 __all__ = ["register"]
@@ -158,3 +159,4 @@ def register(subparsers: Subparsers) -> None:
     parser.add_argument("--limit", type=int, default=0, help="only the first N conversations")
     parser.add_argument("--cache", default=None, help="SQLite file caching embeddings across runs")
     parser.add_argument("--json", default=None, metavar="OUT", help="also write the report as JSON")
+    add_storage_command(inner)
