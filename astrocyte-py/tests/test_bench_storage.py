@@ -44,7 +44,9 @@ async def test_run_reports_every_size_and_strategy_set() -> None:
 
 
 def test_cli_prints_the_table(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["bench", "storage", "--store", "sqlite", "--n", "30", "--queries", "3", "--batch", "10"]) == 0
+    assert (
+        main(["bench", "storage", "--store", "sqlite", "--n", "30", "--queries", "3", "--batch", "10"]) == 0
+    )
     out = capsys.readouterr().out
     assert "bench storage — sqlite" in out
     assert "hybrid" in out and "vector" in out
