@@ -17,6 +17,7 @@ from astrocyte_elasticsearch import ElasticsearchDocumentStore
 from elasticsearch import AsyncElasticsearch
 
 from astrocyte import Astrocyte
+from astrocyte._discovery import install_hint, load_provider_class
 from astrocyte.errors import ConfigError, StoreError
 from astrocyte.testing import DocumentStoreContract, docker_available
 from astrocyte.types import Document
@@ -162,3 +163,9 @@ async def test_unreachable_server_is_unhealthy_and_a_store_error() -> None:
             await store.search_fulltext("anything", "bank")
     finally:
         await store.close()
+
+
+def test_entry_point_loads_the_checked_store() -> None:
+    # load_provider_class also checks SPI_VERSION and the Protocol's methods.
+    assert load_provider_class("document_store", "elasticsearch") is ElasticsearchDocumentStore
+    assert install_hint("elasticsearch") == 'pip install "astrocyte[elasticsearch]"'

@@ -14,6 +14,7 @@ from astrocyte_neo4j import Neo4jGraphStore
 from neo4j import AsyncGraphDatabase
 
 from astrocyte import Astrocyte
+from astrocyte._discovery import install_hint, load_provider_class
 from astrocyte.errors import ConfigError, StoreError
 from astrocyte.testing import GraphStoreContract, docker_available
 from astrocyte.types import Entity
@@ -120,3 +121,9 @@ async def test_unreachable_server_is_unhealthy_and_a_store_error() -> None:
             await store.store_entities([Entity(id="e1", name="One")], "bank")
     finally:
         await store.close()
+
+
+def test_entry_point_loads_the_checked_store() -> None:
+    # load_provider_class also checks SPI_VERSION and the Protocol's methods.
+    assert load_provider_class("graph_store", "neo4j") is Neo4jGraphStore
+    assert install_hint("neo4j") == 'pip install "astrocyte[neo4j]"'
