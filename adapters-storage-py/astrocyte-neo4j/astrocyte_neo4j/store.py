@@ -167,6 +167,8 @@ class Neo4jGraphStore:
                 url,
                 auth=(username, password) if password is not None else None,
                 connection_timeout=connection_timeout_s,
+                # Server notifications (e.g. "label not seen yet" on an empty database) are not errors.
+                warn_notification_severity="OFF",
             )
         except (DriverError, ValueError) as exc:
             raise ConfigError(

@@ -39,7 +39,9 @@ def neo4j_server() -> Iterator[tuple[str, str | None]]:
 
 
 async def _wipe(url: str, password: str | None) -> None:
-    driver = AsyncGraphDatabase.driver(url, auth=("neo4j", password) if password is not None else None)
+    driver = AsyncGraphDatabase.driver(
+        url, auth=("neo4j", password) if password is not None else None, warn_notification_severity="OFF"
+    )
     try:
         await driver.execute_query("MATCH (n) WHERE n:AstrocyteEntity OR n:AstrocyteMemory DETACH DELETE n")
     finally:
