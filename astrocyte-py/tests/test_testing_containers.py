@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from astrocyte.testing import docker_available
+from astrocyte.testing import docker_available, may_start_containers
 
 
 @pytest.fixture
@@ -43,3 +43,13 @@ def test_a_closed_tcp_port_is_no_engine(monkeypatch: pytest.MonkeyPatch) -> None
 def test_an_unknown_scheme_is_no_engine(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DOCKER_HOST", "ssh://user@host")
     assert not docker_available()
+
+
+def test_starting_containers_can_be_switched_off(
+    listening_socket: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{listening_socket}")
+    monkeypatch.setenv("ASTROCYTE_TESTCONTAINERS", "1")
+    assert may_start_containers()
+    monkeypatch.setenv("ASTROCYTE_TESTCONTAINERS", "0")
+    assert not may_start_containers()
