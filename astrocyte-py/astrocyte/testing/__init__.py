@@ -22,6 +22,7 @@ Importing this package imports pytest: it is for test code only.
 
 from __future__ import annotations
 
+from astrocyte.testing.containers import docker_available, may_start_containers
 from astrocyte.testing.document import DocumentStoreContract
 from astrocyte.testing.embedding import EmbeddingProviderContract
 from astrocyte.testing.graph import GraphStoreContract
@@ -37,4 +38,6 @@ __all__ = [
     "IngestSourceContract",
     "LLMProviderContract",
     "VectorStoreContract",
+    "docker_available",
+    "may_start_containers",
 ]
