@@ -142,3 +142,28 @@ def test_missing_dsn_and_bad_schema_are_config_errors(monkeypatch: pytest.Monkey
         create_provider("vector_store", "postgres", {})
     with pytest.raises(ConfigError, match="not a plain identifier"):
         create_provider("document_store", "postgres", {"dsn": "postgresql:///x", "schema": "a; DROP"})
+
+
+@pytest.mark.backend("qdrant")
+async def test_qdrant_vectors_with_postgres_documents_and_graph(
+    postgres_dsn: str, postgres_schema: str, tmp_path: Path
+) -> None:
+    config = _config(postgres_dsn, postgres_schema) | {
+        "vector_store": "qdrant",
+        "vector_store_config": {"path": str(tmp_path / "qdrant")},  # embedded mode, same client API
+    }
+    async with Astrocyte.from_config(config) as memory:
+        ids = await _seed(memory)
+        result = await memory.recall("Which adoption agencies is Caroline researching?", bank_id="b1")
+        assert "adoption agencies" in result.hits[0].text
+        by_name = {s.name: s for s in result.trace.strategies}
+        for name in ("vector", "fulltext", "graph"):
+            assert by_name[name].hit_ids and by_name[name].error is None, name
+        assert {"vector", "fulltext", "graph"} <= set(result.hits[0].strategies)
+
+        gone = await memory.forget(bank_id="b1", memory_ids=[ids[2]])
+        assert gone.deleted_count == 1
+        assert set(gone.per_store) == {"vector", "document", "graph"}
+        for strategies in (["vector"], ["fulltext"], ["graph"], None):
+            after = await memory.recall("Caroline adoption agencies", bank_id="b1", strategies=strategies)
+            assert ids[2] not in {h.memory_id for h in after.hits}, strategies
