@@ -50,6 +50,7 @@ __all__ = [
     "GraphStore",
     "IngestSource",
     "LLMProvider",
+    "Migratable",
     "NeighborLookup",
     "OutboundTransportProvider",
     "Reranker",
@@ -199,6 +200,17 @@ class NeighborLookup(Protocol):
         retain order, sorted by offset (-window..-1, 1..window; upserts keep their place). Unknown ids
         are absent."""
         ...
+
+
+@runtime_checkable
+class Migratable(Protocol):
+    """Optional capability of a store with a versioned schema (``astrocyte migrate`` calls it).
+
+    ``migrate()`` applies the pending forward-only migrations and returns one line per migration
+    applied (``[]`` when the schema is current). It is idempotent and safe to run concurrently.
+    """
+
+    async def migrate(self) -> list[str]: ...
 
 
 @runtime_checkable

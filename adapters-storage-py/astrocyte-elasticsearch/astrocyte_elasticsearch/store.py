@@ -128,6 +128,8 @@ class ElasticsearchDocumentStore:
         if index in self._known_indexes:
             return index
         async with self._setup_lock:
+            if index in self._known_indexes:  # created by a writer we waited for
+                return index
             if not self._template_ready:
                 await self._client.indices.put_index_template(name=self._prefix, **self._template)
                 self._template_ready = True
@@ -173,20 +175,23 @@ class ElasticsearchDocumentStore:
         if not ids:
             return 0
         async with self._errors("delete"):
-            response = await self._client.delete_by_query(
-                index=self._index(bank_id),
-                query={
-                    "bool": {
-                        "filter": [
-                            {"ids": {"values": list(dict.fromkeys(ids))}},
-                            {"term": {"bank_id": bank_id}},
-                        ]
-                    }
-                },
-                refresh=True,
-                conflicts="proceed",
-                ignore_unavailable=True,
-            )
+            try:
+                response = await self._client.delete_by_query(
+                    index=self._index(bank_id),
+                    query={
+                        "bool": {
+                            "filter": [
+                                {"ids": {"values": list(dict.fromkeys(ids))}},
+                                {"term": {"bank_id": bank_id}},
+                            ]
+                        }
+                    },
+                    refresh=True,
+                    conflicts="proceed",
+                    ignore_unavailable=True,
+                )
+            except EsNotFoundError:
+                return 0  # the bank has no index yet
         return int(response.get("deleted", 0))
 
     # ----------------------------------------------------------------- reads
@@ -199,13 +204,16 @@ class ElasticsearchDocumentStore:
         if not query.strip():
             return []
         async with self._errors("search"):
-            response = await self._client.search(
-                index=self._index(bank_id),
-                query=match_query(query, bank_id, filters),
-                size=limit,
-                ignore_unavailable=True,
-                track_total_hits=False,
-            )
+            try:
+                response = await self._client.search(
+                    index=self._index(bank_id),
+                    query=match_query(query, bank_id, filters),
+                    size=limit,
+                    ignore_unavailable=True,
+                    track_total_hits=False,
+                )
+            except EsNotFoundError:
+                return []  # the bank has no index yet
         return [
             to_hit(str(hit["_id"]), float(hit["_score"]), hit["_source"]) for hit in response["hits"]["hits"]
         ]

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 import uuid
+import warnings
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +19,14 @@ from astrocyte_elasticsearch import ElasticsearchDocumentStore
 from elasticsearch import AsyncElasticsearch
 
 from astrocyte import Astrocyte
+from astrocyte._discovery import install_hint, load_provider_class
 from astrocyte.errors import ConfigError, StoreError
-from astrocyte.testing import DocumentStoreContract, docker_available
+from astrocyte.testing import DocumentStoreContract, may_start_containers
 from astrocyte.types import Document
 
 ES_URL = os.environ.get("ASTROCYTE_ELASTICSEARCH_URL")
 _IMAGE = "elasticsearch:8.15.3"
-_RUNNABLE = bool(ES_URL) or docker_available()
+_RUNNABLE = bool(ES_URL) or may_start_containers()
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +37,21 @@ def es_url() -> Iterator[str]:
     from testcontainers.community.elasticsearch import ElasticSearchContainer
 
     container = ElasticSearchContainer(_IMAGE, mem_limit="1g").with_env("ES_JAVA_OPTS", "-Xms512m -Xmx512m")
-    with container:
+    with _quiet_infrastructure():
+        container.start()
+    try:
         yield f"http://{container.get_container_host_ip()}:{container.get_exposed_port(9200)}"
+    finally:
+        with _quiet_infrastructure():
+            container.stop()
+
+
+@contextmanager
+def _quiet_infrastructure() -> Iterator[None]:
+    """testcontainers' own deprecation notices are not failures of the code under test."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        yield
 
 
 async def _drop(url: str, prefix: str) -> None:
@@ -133,7 +149,7 @@ else:
     def test_elasticsearch_contract_needs_a_server() -> None:
         pytest.skip(
             "elasticsearch tests not run: set ASTROCYTE_ELASTICSEARCH_URL=http://127.0.0.1:9200"
-            " or start a Docker engine for testcontainers"
+            " or start a Docker engine for testcontainers (ASTROCYTE_TESTCONTAINERS unset or 1)"
         )
 
 
@@ -162,3 +178,9 @@ async def test_unreachable_server_is_unhealthy_and_a_store_error() -> None:
             await store.search_fulltext("anything", "bank")
     finally:
         await store.close()
+
+
+def test_entry_point_loads_the_checked_store() -> None:
+    # load_provider_class also checks SPI_VERSION and the Protocol's methods.
+    assert load_provider_class("document_store", "elasticsearch") is ElasticsearchDocumentStore
+    assert install_hint("elasticsearch") == 'pip install "astrocyte[elasticsearch]"'

@@ -84,7 +84,7 @@ async def _store_entities_tx(tx: AsyncManagedTransaction, bank: str, entities: l
     latest: dict[str, Entity] = {}
     for entity in entities:  # a batch may name one entity twice: merge in order
         latest[entity.id] = _merge(latest.get(entity.id), entity)
-    keys = [{"uid": _node_uid(bank, entity.id), "id": entity_id} for entity_id in latest]
+    keys = [{"uid": _node_uid(bank, entity_id), "id": entity_id} for entity_id in latest]
     result = await tx.run(cypher.LOCK_ENTITIES, bank=bank, rows=keys)
     stored = {str(r["id"]): _entity(r) for r in await result.data() if r["name"] is not None}
     rows = [_entity_row(bank, _merge(stored.get(entity_id), entity)) for entity_id, entity in latest.items()]
@@ -167,6 +167,8 @@ class Neo4jGraphStore:
                 url,
                 auth=(username, password) if password is not None else None,
                 connection_timeout=connection_timeout_s,
+                # Server notifications (e.g. "label not seen yet" on an empty database) are not errors.
+                warn_notification_severity="OFF",
             )
         except (DriverError, ValueError) as exc:
             raise ConfigError(

@@ -6,7 +6,9 @@ one skipped test saying how to run them. Each contract test starts from an empti
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -14,15 +16,16 @@ from astrocyte_neo4j import Neo4jGraphStore
 from neo4j import AsyncGraphDatabase
 
 from astrocyte import Astrocyte
+from astrocyte._discovery import install_hint, load_provider_class
 from astrocyte.errors import ConfigError, StoreError
-from astrocyte.testing import GraphStoreContract, docker_available
+from astrocyte.testing import GraphStoreContract, may_start_containers
 from astrocyte.types import Entity
 
 NEO4J_URL = os.environ.get("ASTROCYTE_NEO4J_URL")
 NEO4J_PASSWORD = os.environ.get("ASTROCYTE_NEO4J_PASSWORD")
 
 
-_RUNNABLE = bool(NEO4J_URL) or docker_available()
+_RUNNABLE = bool(NEO4J_URL) or may_start_containers()
 
 
 @pytest.fixture(scope="module")
@@ -33,12 +36,28 @@ def neo4j_server() -> Iterator[tuple[str, str | None]]:
         return
     from testcontainers.community.neo4j import Neo4jContainer
 
-    with Neo4jContainer("neo4j:5") as container:
+    container = Neo4jContainer("neo4j:5")
+    with _quiet_infrastructure():
+        container.start()
+    try:
         yield container.get_connection_url(), container.password
+    finally:
+        with _quiet_infrastructure():
+            container.stop()
+
+
+@contextmanager
+def _quiet_infrastructure() -> Iterator[None]:
+    """testcontainers' own deprecation notices are not failures of the code under test."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        yield
 
 
 async def _wipe(url: str, password: str | None) -> None:
-    driver = AsyncGraphDatabase.driver(url, auth=("neo4j", password) if password is not None else None)
+    driver = AsyncGraphDatabase.driver(
+        url, auth=("neo4j", password) if password is not None else None, warn_notification_severity="OFF"
+    )
     try:
         await driver.execute_query("MATCH (n) WHERE n:AstrocyteEntity OR n:AstrocyteMemory DETACH DELETE n")
     finally:
@@ -96,7 +115,7 @@ else:
     def test_neo4j_contract_needs_a_server() -> None:
         pytest.skip(
             "neo4j tests not run: set ASTROCYTE_NEO4J_URL=neo4j://127.0.0.1:7687 (and ASTROCYTE_NEO4J_PASSWORD)"
-            " or start a Docker engine for testcontainers"
+            " or start a Docker engine for testcontainers (ASTROCYTE_TESTCONTAINERS unset or 1)"
         )
 
 
@@ -120,3 +139,9 @@ async def test_unreachable_server_is_unhealthy_and_a_store_error() -> None:
             await store.store_entities([Entity(id="e1", name="One")], "bank")
     finally:
         await store.close()
+
+
+def test_entry_point_loads_the_checked_store() -> None:
+    # load_provider_class also checks SPI_VERSION and the Protocol's methods.
+    assert load_provider_class("graph_store", "neo4j") is Neo4jGraphStore
+    assert install_hint("neo4j") == 'pip install "astrocyte[neo4j]"'

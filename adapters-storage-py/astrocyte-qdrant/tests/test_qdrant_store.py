@@ -17,6 +17,7 @@ from astrocyte_qdrant import QdrantVectorStore
 from qdrant_client import AsyncQdrantClient
 
 from astrocyte import Astrocyte
+from astrocyte._discovery import install_hint, load_provider_class
 from astrocyte.errors import ConfigError, DimensionMismatchError, StoreError
 from astrocyte.testing import VectorStoreContract
 from astrocyte.testing._data import axis
@@ -155,3 +156,9 @@ async def test_from_config_retain_recall_forget(tmp_path: Path) -> None:
         assert await vectors.list_banks() == ["alice", "carol"]
     finally:
         await vectors.close()
+
+
+def test_entry_point_loads_the_checked_store() -> None:
+    # load_provider_class also checks SPI_VERSION and the Protocol's methods.
+    assert load_provider_class("vector_store", "qdrant") is QdrantVectorStore
+    assert install_hint("qdrant") == 'pip install "astrocyte[qdrant]"'

@@ -30,6 +30,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "astrocyte.cli._ingest",
     "astrocyte.cli._mip",
     "astrocyte.cli._gateway",
+    "astrocyte.cli._migrate",
 )
 
 

@@ -18,6 +18,7 @@ from astrocyte.bench._cache import CachedEmbedder
 from astrocyte.bench.authority import measure_authority_tokens
 from astrocyte.bench.locomo import CATEGORY_NAMES, LocomoReport, load_locomo, run_locomo
 from astrocyte.cli._base import Subparsers, add_command
+from astrocyte.cli._bench_storage import add_storage_command
 from astrocyte.cli._gateway import add_bench as add_gateway_bench
 from astrocyte.config import load_config
 from astrocyte.errors import InvalidRequestError
@@ -182,6 +183,7 @@ def register(subparsers: Subparsers) -> None:
     inner = bench.add_subparsers(title="benchmarks", metavar="BENCH")
     add_gateway_bench(inner)
     _add_chat_proxy(inner)
+    add_storage_command(inner)
     parser = add_command(
         inner, "locomo", _locomo, help="LoCoMo evidence recall@k with BM25/vector baselines."
     )

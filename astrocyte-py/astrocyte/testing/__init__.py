@@ -22,7 +22,7 @@ Importing this package imports pytest: it is for test code only.
 
 from __future__ import annotations
 
-from astrocyte.testing.containers import docker_available
+from astrocyte.testing.containers import docker_available, may_start_containers
 from astrocyte.testing.document import DocumentStoreContract
 from astrocyte.testing.embedding import EmbeddingProviderContract
 from astrocyte.testing.graph import GraphStoreContract
@@ -41,4 +41,5 @@ __all__ = [
     "NeighborLookupContract",
     "VectorStoreContract",
     "docker_available",
+    "may_start_containers",
 ]

@@ -1,4 +1,4 @@
-"""Is there a Docker engine for testcontainers? (Adapters of servers we cannot install use it.)"""
+"""May tests start containers? (Adapters of servers we cannot install here use testcontainers.)"""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import os
 import socket
 from urllib.parse import urlsplit
 
-__all__ = ["docker_available"]
+__all__ = ["docker_available", "may_start_containers"]
 
 
 def docker_available(timeout_s: float = 2.0) -> bool:
@@ -27,3 +27,9 @@ def docker_available(timeout_s: float = 2.0) -> bool:
     except OSError:
         return False
     return False
+
+
+def may_start_containers() -> bool:
+    """True when tests may start containers: a Docker engine answers and ``ASTROCYTE_TESTCONTAINERS``
+    is not ``0`` (CI jobs that bring the engines as service containers switch it off)."""
+    return os.environ.get("ASTROCYTE_TESTCONTAINERS", "1") != "0" and docker_available()
