@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import tempfile
 import time
 from collections.abc import Awaitable, Sequence
 
@@ -37,14 +36,10 @@ async def _timed(call: Awaitable[object]) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-async def _run(n: int, dim: int, queries: int, batch: int, url: str | None, path: str) -> None:
+async def _run(n: int, dim: int, queries: int, batch: int, url: str) -> None:
     rng = np.random.default_rng(7)
     vectors = rng.standard_normal((n, dim)).astype(np.float32)
-    store = (
-        QdrantVectorStore(url=url, collection="astrocyte_bench", check_compatibility=False)
-        if url
-        else QdrantVectorStore(path=path, collection="astrocyte_bench")
-    )
+    store = QdrantVectorStore(url=url, collection="astrocyte_bench", check_compatibility=False)
     try:
         started = time.perf_counter()
         for start in range(0, n, batch):
@@ -76,7 +71,7 @@ async def _run(n: int, dim: int, queries: int, batch: int, url: str | None, path
     finally:
         await store.close()
 
-    where = "embedded, in memory" if url == ":memory:" else url or f"embedded at {path}"
+    where = "embedded, in memory" if url == ":memory:" else url
     print(f"qdrant {where}: n={n} dim={dim} queries={queries}")
     print(f"  retain (store_vectors, batches of {batch}): {n / write_s:,.0f} vectors/s")
     for label, samples in (("adapter search_similar", adapter_ms), ("raw query_points", raw_ms)):
@@ -98,6 +93,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--url", default=None, help="a Qdrant server (default: embedded engine in a temp dir)"
     )
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory() as path:
-        asyncio.run(_run(args.n, args.dim, args.queries, args.batch, args.url, path))
+    asyncio.run(_run(args.n, args.dim, args.queries, args.batch, args.url))
     return 0
