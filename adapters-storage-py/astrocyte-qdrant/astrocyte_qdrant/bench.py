@@ -89,9 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--dim", type=int, default=384)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--batch", type=int, default=500, help="vectors per store_vectors call")
-    parser.add_argument(
-        "--url", default=None, help="a Qdrant server (default: embedded engine in a temp dir)"
-    )
+    parser.add_argument("--url", default=":memory:", help="a Qdrant server (default: the embedded engine)")
     args = parser.parse_args(argv)
     asyncio.run(_run(args.n, args.dim, args.queries, args.batch, args.url))
     return 0
