@@ -5,7 +5,9 @@ later write and query) and how many items it holds. An ``embedding`` column of p
 banks of any dimension; for each dimension in use there is one partial HNSW index on
 ``embedding::vector(N)`` (created on first sight of that dimension), which a search uses when the bank
 is large and unfiltered. Small banks and filtered searches scan the bank's rows exactly instead: HNSW
-applies ``WHERE`` after the graph walk, so it could return fewer than ``limit`` matches.
+applies ``WHERE`` after the graph walk, so it could return fewer than ``limit`` matches. The index of
+a dimension is built in bulk once that dimension holds ``hnsw_build_at`` rows (bulk builds are far
+cheaper than per-row graph inserts; later writes maintain it row by row).
 """
 
 from __future__ import annotations
@@ -65,6 +67,9 @@ class PostgresVectorStore(PostgresStoreBase):
     """pgvector store (config: ``dsn``, ``schema``, pool sizes, HNSW and exact-search tuning).
 
     ``exact_search_below``: banks with fewer items are searched exactly (always exact when filtered).
+    ``hnsw_build_at``: a dimension's HNSW index is built (in bulk, once) by the write that brings its
+    row count to this; until then searches scan exactly and writes skip the per-row graph insert, so a
+    bulk load runs at table speed. ``0`` builds the index on the first write.
     ``hnsw_m`` / ``hnsw_ef_construction`` / ``hnsw_ef_search``: HNSW build and query parameters.
     """
 
@@ -80,6 +85,7 @@ class PostgresVectorStore(PostgresStoreBase):
         migrate_on_start: bool = True,
         connect_timeout_s: float = 10.0,
         exact_search_below: int = 2000,
+        hnsw_build_at: int = 10_000,
         hnsw_m: int = 16,
         hnsw_ef_construction: int = 64,
         hnsw_ef_search: int = 100,
@@ -93,6 +99,7 @@ class PostgresVectorStore(PostgresStoreBase):
             connect_timeout_s=connect_timeout_s,
         )
         self._exact_below = exact_search_below
+        self._hnsw_build_at = hnsw_build_at
         self._hnsw_m = hnsw_m
         self._hnsw_ef_construction = hnsw_ef_construction
         self._hnsw_ef_search = hnsw_ef_search
@@ -110,18 +117,30 @@ class PostgresVectorStore(PostgresStoreBase):
         for (bank_id, _), item in sorted(latest.items()):  # one lock order for every writer
             by_bank[bank_id].append(item)
         async with self._connection() as conn:
-            for dim in sorted(set(dims.values()) - self._indexed_dims):
-                await self._ensure_index(conn, dim)
             async with conn.transaction():
                 for bank_id, bank_items in by_bank.items():
                     await self._write_bank(conn, bank_id, dims[bank_id], bank_items)
+            for dim in sorted(set(dims.values())):
+                if (
+                    dim not in await self._indexed(conn, dim)
+                    and await self._rows(conn, dim) >= self._hnsw_build_at
+                ):
+                    await self._ensure_index(conn, dim)
         return [item.id for item in items]
+
+    async def _rows(self, conn: AsyncConnection[Any], dim: int) -> int:
+        cursor = await conn.execute(
+            "SELECT coalesce(sum(item_count), 0) FROM astrocyte_vector_banks WHERE dimensions = %s", (dim,)
+        )
+        row = await cursor.fetchone()
+        return int(row[0]) if row else 0
 
     async def _ensure_index(self, conn: AsyncConnection[Any], dim: int) -> None:
         name = sql.Identifier(f"astrocyte_vectors_hnsw_{dim}")
         async with self._index_lock, conn.transaction():
             # Concurrent CREATE INDEX IF NOT EXISTS of one name can collide: serialise across processes.
             await conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (_INDEX_LOCK, dim))
+            await conn.execute("SET LOCAL maintenance_work_mem = '256MB'")  # bulk graph build in memory
             await conn.execute(
                 sql.SQL(
                     "CREATE INDEX IF NOT EXISTS {} ON astrocyte_vectors USING hnsw"
