@@ -18,11 +18,11 @@ import math
 from collections import defaultdict
 from typing import Any
 
-import numpy as np
 from psycopg import AsyncConnection, sql
 
 from astrocyte.errors import DimensionMismatchError, InvalidRequestError
 from astrocyte.types import VectorFilters, VectorHit, VectorItem
+from astrocyte_postgres._binary import PackedVector, register_vector
 from astrocyte_postgres._rows import as_utc, filter_sql, metadata_json
 from astrocyte_postgres.store import PostgresStoreBase
 
@@ -30,14 +30,6 @@ __all__ = ["PostgresVectorStore"]
 
 _COLUMNS = "id, text, metadata, tags, occurred_at"
 _INDEX_LOCK = 0x68736E77  # "hsnw": advisory lock class for index creation
-
-
-def _vector_text(vector: list[float]) -> str:
-    """pgvector's text input ``[x,y,...]``; rejects NaN/infinity, which pgvector refuses too."""
-    array = np.asarray(vector, dtype=np.float32)
-    if not np.all(np.isfinite(array)):
-        raise InvalidRequestError("vector contains NaN or infinity", field="vector")
-    return "[" + ",".join(map(repr, array.tolist())) + "]"
 
 
 def _score(distance: float | None) -> float:
@@ -117,6 +109,7 @@ class PostgresVectorStore(PostgresStoreBase):
         for (bank_id, _), item in sorted(latest.items()):  # one lock order for every writer
             by_bank[bank_id].append(item)
         async with self._connection() as conn:
+            await register_vector(conn)
             async with conn.transaction():
                 for bank_id, bank_items in by_bank.items():
                     await self._write_bank(conn, bank_id, dims[bank_id], bank_items)
@@ -173,9 +166,9 @@ class PostgresVectorStore(PostgresStoreBase):
         cursor = await conn.execute(
             "INSERT INTO astrocyte_vectors"
             " (bank_id, id, dimensions, embedding, text, metadata, tags, occurred_at)"
-            " SELECT %s, u.id, %s, u.embedding::public.vector, u.text, u.metadata::jsonb,"
+            " SELECT %s, u.id, %s, u.embedding, u.text, u.metadata::jsonb,"
             " ARRAY(SELECT jsonb_array_elements_text(u.tags::jsonb)), u.occurred_at"
-            " FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::timestamptz[])"
+            " FROM unnest(%s::text[], %b, %s::text[], %s::text[], %s::text[], %s::timestamptz[])"
             " AS u(id, embedding, text, metadata, tags, occurred_at)"
             " ON CONFLICT (bank_id, id) DO UPDATE SET embedding = EXCLUDED.embedding,"
             " dimensions = EXCLUDED.dimensions, text = EXCLUDED.text, metadata = EXCLUDED.metadata,"
@@ -185,7 +178,7 @@ class PostgresVectorStore(PostgresStoreBase):
                 bank_id,
                 dim,
                 [i.id for i in items],
-                [_vector_text(i.vector) for i in items],
+                [PackedVector(i.vector) for i in items],
                 [i.text for i in items],
                 [metadata_json(i.metadata) for i in items],
                 [json.dumps(i.tags, ensure_ascii=False) for i in items],
@@ -228,10 +221,11 @@ class PostgresVectorStore(PostgresStoreBase):
     ) -> list[VectorHit]:
         if not query_vector:
             raise InvalidRequestError("query vector must not be empty", field="query_vector")
-        query = _vector_text(query_vector)
+        query = PackedVector(query_vector)
         if limit < 1:
             return []
         async with self._connection() as conn:
+            await register_vector(conn)
             cursor = await conn.execute(
                 "SELECT b.dimensions, b.item_count,"
                 " (SELECT sum(item_count) FROM astrocyte_vector_banks o WHERE o.dimensions = b.dimensions)"
@@ -270,7 +264,7 @@ class PostgresVectorStore(PostgresStoreBase):
     async def _exact(
         self,
         conn: AsyncConnection[Any],
-        query: str,
+        query: PackedVector,
         bank_id: str,
         limit: int,
         where: str,
@@ -278,18 +272,18 @@ class PostgresVectorStore(PostgresStoreBase):
     ) -> list[VectorHit]:
         # Ordering by the plain column (not the indexed ::vector(N) expression) keeps this an exact scan.
         cursor = await conn.execute(
-            f"SELECT {_COLUMNS}, embedding <=> %s::public.vector AS distance FROM astrocyte_vectors"
+            f"SELECT {_COLUMNS}, embedding <=> %b AS distance FROM astrocyte_vectors"
             f" WHERE bank_id = %s{where} ORDER BY distance NULLS LAST, id LIMIT %s",
             (query, bank_id, *params, limit),
         )
         return [_hit(row) for row in await cursor.fetchall()]
 
     async def _approximate(
-        self, conn: AsyncConnection[Any], query: str, bank_id: str, dim: int, limit: int, ef: int
+        self, conn: AsyncConnection[Any], query: PackedVector, bank_id: str, dim: int, limit: int, ef: int
     ) -> list[VectorHit]:
         typed = sql.SQL("public.vector({})").format(sql.Literal(dim))
         statement = sql.SQL(
-            "SELECT {columns}, embedding::{typed} <=> %s::{typed} AS distance FROM astrocyte_vectors"
+            "SELECT {columns}, embedding::{typed} <=> %b::{typed} AS distance FROM astrocyte_vectors"
             " WHERE dimensions = {dim} AND bank_id = %s ORDER BY distance LIMIT %s"
         ).format(columns=sql.SQL(_COLUMNS), typed=typed, dim=sql.Literal(dim))
         async with conn.transaction():
