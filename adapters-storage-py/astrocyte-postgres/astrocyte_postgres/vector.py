@@ -5,7 +5,9 @@ later write and query) and how many items it holds. An ``embedding`` column of p
 banks of any dimension; for each dimension in use there is one partial HNSW index on
 ``embedding::vector(N)`` (created on first sight of that dimension), which a search uses when the bank
 is large and unfiltered. Small banks and filtered searches scan the bank's rows exactly instead: HNSW
-applies ``WHERE`` after the graph walk, so it could return fewer than ``limit`` matches.
+applies ``WHERE`` after the graph walk, so it could return fewer than ``limit`` matches. The index of
+a dimension is built in bulk once that dimension holds ``hnsw_build_at`` rows (bulk builds are far
+cheaper than per-row graph inserts; later writes maintain it row by row).
 """
 
 from __future__ import annotations
@@ -16,11 +18,11 @@ import math
 from collections import defaultdict
 from typing import Any
 
-import numpy as np
 from psycopg import AsyncConnection, sql
 
 from astrocyte.errors import DimensionMismatchError, InvalidRequestError
 from astrocyte.types import VectorFilters, VectorHit, VectorItem
+from astrocyte_postgres._binary import PackedVector, register_vector
 from astrocyte_postgres._rows import as_utc, filter_sql, metadata_json
 from astrocyte_postgres.store import PostgresStoreBase
 
@@ -28,14 +30,6 @@ __all__ = ["PostgresVectorStore"]
 
 _COLUMNS = "id, text, metadata, tags, occurred_at"
 _INDEX_LOCK = 0x68736E77  # "hsnw": advisory lock class for index creation
-
-
-def _vector_text(vector: list[float]) -> str:
-    """pgvector's text input ``[x,y,...]``; rejects NaN/infinity, which pgvector refuses too."""
-    array = np.asarray(vector, dtype=np.float32)
-    if not np.all(np.isfinite(array)):
-        raise InvalidRequestError("vector contains NaN or infinity", field="vector")
-    return "[" + ",".join(map(repr, array.tolist())) + "]"
 
 
 def _score(distance: float | None) -> float:
@@ -65,6 +59,9 @@ class PostgresVectorStore(PostgresStoreBase):
     """pgvector store (config: ``dsn``, ``schema``, pool sizes, HNSW and exact-search tuning).
 
     ``exact_search_below``: banks with fewer items are searched exactly (always exact when filtered).
+    ``hnsw_build_at``: a dimension's HNSW index is built (in bulk, once) by the write that brings its
+    row count to this; until then searches scan exactly and writes skip the per-row graph insert, so a
+    bulk load runs at table speed. ``0`` builds the index on the first write.
     ``hnsw_m`` / ``hnsw_ef_construction`` / ``hnsw_ef_search``: HNSW build and query parameters.
     """
 
@@ -80,6 +77,7 @@ class PostgresVectorStore(PostgresStoreBase):
         migrate_on_start: bool = True,
         connect_timeout_s: float = 10.0,
         exact_search_below: int = 2000,
+        hnsw_build_at: int = 10_000,
         hnsw_m: int = 16,
         hnsw_ef_construction: int = 64,
         hnsw_ef_search: int = 100,
@@ -93,6 +91,7 @@ class PostgresVectorStore(PostgresStoreBase):
             connect_timeout_s=connect_timeout_s,
         )
         self._exact_below = exact_search_below
+        self._hnsw_build_at = hnsw_build_at
         self._hnsw_m = hnsw_m
         self._hnsw_ef_construction = hnsw_ef_construction
         self._hnsw_ef_search = hnsw_ef_search
@@ -110,18 +109,31 @@ class PostgresVectorStore(PostgresStoreBase):
         for (bank_id, _), item in sorted(latest.items()):  # one lock order for every writer
             by_bank[bank_id].append(item)
         async with self._connection() as conn:
-            for dim in sorted(set(dims.values()) - self._indexed_dims):
-                await self._ensure_index(conn, dim)
+            await register_vector(conn)
             async with conn.transaction():
                 for bank_id, bank_items in by_bank.items():
                     await self._write_bank(conn, bank_id, dims[bank_id], bank_items)
+            for dim in sorted(set(dims.values())):
+                if (
+                    dim not in await self._indexed(conn, dim)
+                    and await self._rows(conn, dim) >= self._hnsw_build_at
+                ):
+                    await self._ensure_index(conn, dim)
         return [item.id for item in items]
+
+    async def _rows(self, conn: AsyncConnection[Any], dim: int) -> int:
+        cursor = await conn.execute(
+            "SELECT coalesce(sum(item_count), 0) FROM astrocyte_vector_banks WHERE dimensions = %s", (dim,)
+        )
+        row = await cursor.fetchone()
+        return int(row[0]) if row else 0
 
     async def _ensure_index(self, conn: AsyncConnection[Any], dim: int) -> None:
         name = sql.Identifier(f"astrocyte_vectors_hnsw_{dim}")
         async with self._index_lock, conn.transaction():
             # Concurrent CREATE INDEX IF NOT EXISTS of one name can collide: serialise across processes.
             await conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (_INDEX_LOCK, dim))
+            await conn.execute("SET LOCAL maintenance_work_mem = '256MB'")  # bulk graph build in memory
             await conn.execute(
                 sql.SQL(
                     "CREATE INDEX IF NOT EXISTS {} ON astrocyte_vectors USING hnsw"
@@ -154,9 +166,9 @@ class PostgresVectorStore(PostgresStoreBase):
         cursor = await conn.execute(
             "INSERT INTO astrocyte_vectors"
             " (bank_id, id, dimensions, embedding, text, metadata, tags, occurred_at)"
-            " SELECT %s, u.id, %s, u.embedding::public.vector, u.text, u.metadata::jsonb,"
+            " SELECT %s, u.id, %s, u.embedding, u.text, u.metadata::jsonb,"
             " ARRAY(SELECT jsonb_array_elements_text(u.tags::jsonb)), u.occurred_at"
-            " FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::timestamptz[])"
+            " FROM unnest(%s::text[], %b, %s::text[], %s::text[], %s::text[], %s::timestamptz[])"
             " AS u(id, embedding, text, metadata, tags, occurred_at)"
             " ON CONFLICT (bank_id, id) DO UPDATE SET embedding = EXCLUDED.embedding,"
             " dimensions = EXCLUDED.dimensions, text = EXCLUDED.text, metadata = EXCLUDED.metadata,"
@@ -166,7 +178,7 @@ class PostgresVectorStore(PostgresStoreBase):
                 bank_id,
                 dim,
                 [i.id for i in items],
-                [_vector_text(i.vector) for i in items],
+                [PackedVector(i.vector) for i in items],
                 [i.text for i in items],
                 [metadata_json(i.metadata) for i in items],
                 [json.dumps(i.tags, ensure_ascii=False) for i in items],
@@ -209,10 +221,11 @@ class PostgresVectorStore(PostgresStoreBase):
     ) -> list[VectorHit]:
         if not query_vector:
             raise InvalidRequestError("query vector must not be empty", field="query_vector")
-        query = _vector_text(query_vector)
+        query = PackedVector(query_vector)
         if limit < 1:
             return []
         async with self._connection() as conn:
+            await register_vector(conn)
             cursor = await conn.execute(
                 "SELECT b.dimensions, b.item_count,"
                 " (SELECT sum(item_count) FROM astrocyte_vector_banks o WHERE o.dimensions = b.dimensions)"
@@ -251,7 +264,7 @@ class PostgresVectorStore(PostgresStoreBase):
     async def _exact(
         self,
         conn: AsyncConnection[Any],
-        query: str,
+        query: PackedVector,
         bank_id: str,
         limit: int,
         where: str,
@@ -259,18 +272,18 @@ class PostgresVectorStore(PostgresStoreBase):
     ) -> list[VectorHit]:
         # Ordering by the plain column (not the indexed ::vector(N) expression) keeps this an exact scan.
         cursor = await conn.execute(
-            f"SELECT {_COLUMNS}, embedding <=> %s::public.vector AS distance FROM astrocyte_vectors"
+            f"SELECT {_COLUMNS}, embedding <=> %b AS distance FROM astrocyte_vectors"
             f" WHERE bank_id = %s{where} ORDER BY distance NULLS LAST, id LIMIT %s",
             (query, bank_id, *params, limit),
         )
         return [_hit(row) for row in await cursor.fetchall()]
 
     async def _approximate(
-        self, conn: AsyncConnection[Any], query: str, bank_id: str, dim: int, limit: int, ef: int
+        self, conn: AsyncConnection[Any], query: PackedVector, bank_id: str, dim: int, limit: int, ef: int
     ) -> list[VectorHit]:
         typed = sql.SQL("public.vector({})").format(sql.Literal(dim))
         statement = sql.SQL(
-            "SELECT {columns}, embedding::{typed} <=> %s::{typed} AS distance FROM astrocyte_vectors"
+            "SELECT {columns}, embedding::{typed} <=> %b::{typed} AS distance FROM astrocyte_vectors"
             " WHERE dimensions = {dim} AND bank_id = %s ORDER BY distance LIMIT %s"
         ).format(columns=sql.SQL(_COLUMNS), typed=typed, dim=sql.Literal(dim))
         async with conn.transaction():

@@ -1,6 +1,6 @@
 """A PostgreSQL 16 + pgvector server for the whole test session, and a fresh schema per test.
 
-``ASTROCYTE_POSTGRES_DSN`` points the tests at an existing server (CI service containers); otherwise
+``ASTROCYTE_POSTGRES_URL`` (or ``ASTROCYTE_POSTGRES_DSN``) points the tests at an existing server (CI service containers); otherwise
 the ``pgserver`` package starts a private one on a unix socket (no TCP port, so the machine's own
 PostgreSQL is never touched). When neither works the tests skip with one line.
 """
@@ -33,7 +33,8 @@ def _start_pgserver(directory: Path) -> tuple[str, object]:
 
 @pytest.fixture(scope="session")
 def postgres_dsn() -> Iterator[str]:
-    configured = os.environ.get(DSN_ENV)
+    # ASTROCYTE_POSTGRES_URL: the name adapters-storage-ci.yml (and every other backend) uses.
+    configured = os.environ.get("ASTROCYTE_POSTGRES_URL") or os.environ.get(DSN_ENV)
     server: object | None = None
     if configured:
         dsn = configured

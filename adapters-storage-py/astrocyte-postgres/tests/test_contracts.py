@@ -25,7 +25,9 @@ class TestPostgresVectorStoreThroughHnsw(VectorStoreContract):
 
     @pytest.fixture
     async def store(self, postgres_dsn: str, postgres_schema: str) -> AsyncIterator[PostgresVectorStore]:
-        store = PostgresVectorStore(dsn=postgres_dsn, schema=postgres_schema, exact_search_below=0)
+        store = PostgresVectorStore(
+            dsn=postgres_dsn, schema=postgres_schema, exact_search_below=0, hnsw_build_at=0
+        )
         yield store
         await store.close()
 

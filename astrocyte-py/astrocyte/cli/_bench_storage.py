@@ -14,6 +14,7 @@ import contextlib
 import importlib
 import json
 import os
+import shutil
 import tempfile
 import uuid
 import warnings
@@ -77,6 +78,7 @@ def _postgres_dsn(home: Path, configured: str | None) -> Iterator[str]:
         yield str(server.get_uri())
     finally:
         server.cleanup()
+        shutil.rmtree(data, ignore_errors=True)
 
 
 def _store_config(store: str, home: Path, extra: dict[str, Any], dsn: str | None) -> dict[str, Any]:

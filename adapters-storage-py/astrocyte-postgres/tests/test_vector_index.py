@@ -1,0 +1,46 @@
+"""The HNSW index appears once a dimension reaches ``hnsw_build_at`` rows, and searches stay exact."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+from astrocyte_postgres import PostgresVectorStore
+
+from astrocyte.testing._data import random_vectors
+from astrocyte.types import VectorItem
+
+pytestmark = pytest.mark.backend("postgres")
+
+
+def _index_exists(dsn: str, schema: str, dim: int) -> bool:
+    with psycopg.connect(dsn) as conn:
+        row = conn.execute(
+            "SELECT 1 FROM pg_indexes WHERE schemaname = %s AND indexname = %s",
+            (schema, f"astrocyte_vectors_hnsw_{dim}"),
+        ).fetchone()
+    return row is not None
+
+
+async def test_index_is_built_at_the_threshold_and_used_above_it(
+    postgres_dsn: str, postgres_schema: str
+) -> None:
+    dim = 16
+    vectors = random_vectors(120, dim, seed=7)
+    items = [VectorItem(id=f"m{i:03d}", bank_id="b", vector=v, text=f"t{i}") for i, v in enumerate(vectors)]
+    store = PostgresVectorStore(
+        dsn=postgres_dsn, schema=postgres_schema, hnsw_build_at=100, exact_search_below=50
+    )
+    try:
+        await store.store_vectors(items[:80])
+        assert not _index_exists(postgres_dsn, postgres_schema, dim)
+        exact = await store.search_similar(vectors[5], "b", limit=3)
+        assert exact[0].id == "m005"
+
+        await store.store_vectors(items[80:])
+        assert _index_exists(postgres_dsn, postgres_schema, dim)
+        approximate = await store.search_similar(vectors[100], "b", limit=5)  # 120 >= 50: HNSW path
+        assert approximate[0].id == "m100"
+        assert approximate[0].score == pytest.approx(1.0, abs=1e-4)
+        assert len(approximate) == 5
+    finally:
+        await store.close()
