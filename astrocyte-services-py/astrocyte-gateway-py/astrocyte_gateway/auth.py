@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Protocol
 
 import jwt
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import ValidationError
 
 from astrocyte.http import build_async_client
@@ -316,7 +317,17 @@ def build_authenticator(settings: AuthSettings) -> Authenticator:
 # --------------------------------------------------------------------------- dependencies
 
 
-async def authenticate(request: Request) -> Caller:
+# Declared only so the OpenAPI document (and /docs) shows both credential schemes; the headers are
+# read and checked by the configured Authenticator.
+_BEARER_SCHEME = HTTPBearer(auto_error=False, description="API key or JWT, per gateway.auth.mode")
+_API_KEY_SCHEME = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key (api_key mode)")
+
+
+async def authenticate(
+    request: Request,
+    _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER_SCHEME)],
+    _api_key: Annotated[str | None, Security(_API_KEY_SCHEME)],
+) -> Caller:
     """FastAPI dependency: the authenticated caller (401 problem otherwise)."""
     caller: Caller = await request.app.state.gateway.authenticator.authenticate(request.headers)
     request.state.principal = caller.principal
