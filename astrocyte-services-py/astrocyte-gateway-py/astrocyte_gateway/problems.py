@@ -101,8 +101,12 @@ class Problem(BaseModel):
 
 #: ``responses=`` for routes, so the OpenAPI document declares the problem bodies.
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": Problem, "content": {_MEDIA_TYPE: {}}, "description": _TITLES[status]}
-    for status in (401, 403, 413, 422, 429)
+    status: {
+        "model": Problem,
+        "content": {_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        "description": _TITLES[status],
+    }
+    for status in (400, 401, 403, 404, 409, 413, 422, 429, 503)
 }
 
 

@@ -25,7 +25,7 @@ router = APIRouter(prefix="/v1/ingest", tags=["ingest"])
 @router.post(
     "/webhook/{source_id}",
     summary="Deliver a signed webhook (HMAC-SHA256 over '<timestamp>.<body>')",
-    responses={**PROBLEM_RESPONSES, 400: PROBLEM_RESPONSES[422], 404: PROBLEM_RESPONSES[422]},
+    responses=PROBLEM_RESPONSES,
 )
 async def webhook(source_id: str, request: Request) -> WebhookIngestResult:
     state = get_state(request)
