@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from _console import CAROLINE, browser_page, console_config, deliver_webhook, seed, sign_in, snapshot
+from _console import CAROLINE, OTHERS, browser_page, console_config, deliver_webhook, seed, sign_in, snapshot
 from _gateway import ADMIN_KEY, ALICE_KEY, Client, key
 from playwright.async_api import Page, expect
 from redis import asyncio as redis_async
@@ -127,6 +127,13 @@ async def test_a_bank_the_user_may_not_read_is_neither_listed_nor_reachable(
         await expect(page.locator("tr[data-bank='user-alice']")).to_contain_text("4")  # memories
         await expect(page.locator("body")).not_to_contain_text("user-bob")
         await snapshot(page, "banks")
+
+        await page.locator("a.bank-link", has_text="user-alice").click()  # the bank: newest first
+        rows = page.locator("table:has(caption:text('Memories of user-alice')) tbody tr")
+        await expect(rows).to_have_count(4)
+        await expect(rows.first).to_contain_text(OTHERS[-1])
+        await expect(rows.last).to_contain_text(CAROLINE)
+        await snapshot(page, "bank")
 
         for url in ("/ui/#/banks/user-bob", f"/ui/#/banks/user-bob/memories/{ids['bob']}"):
             await page.goto(url)
