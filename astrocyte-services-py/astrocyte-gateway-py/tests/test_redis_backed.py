@@ -1,8 +1,9 @@
-"""Two gateway replicas share Redis-backed rate limits (real Redis at 127.0.0.1:6379): the bucket one
-replica drains is empty on the other, which answers 429 with Retry-After."""
+"""Redis-backed gateway features against the real Redis at 127.0.0.1:6379: rate limits shared by two
+replicas (429 with Retry-After on the other), and a Redis stream source consumed inside the gateway."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 
@@ -58,3 +59,35 @@ async def test_replicas_share_one_bucket(prefix: str) -> None:
         assert limited.status_code == 429, limited.text
         assert limited.json()["code"] == "rate_limited"
         assert int(limited.headers["retry-after"]) >= 1
+
+
+async def test_stream_source_runs_in_the_gateway_as_its_service_principal(prefix: str) -> None:
+    stream = f"{prefix}tickets"
+    config = base_config()
+    config["sources"] = {
+        "tickets": {
+            "type": "stream",
+            "driver": "redis",
+            "target_bank": "user-alice",
+            "config": {"url": REDIS_URL, "stream": stream, "block_ms": 100},
+        }
+    }
+    config["banks"] = {"user-alice": {"writers": ["service:ingest-tickets"]}}
+    client = redis_asyncio.Redis.from_url(REDIS_URL)
+    try:
+        await client.xadd(stream, {"body": '{"content": "Alice reported the printer jams on floor 3."}'})
+        async with serving(create_app(config)) as url, httpx.AsyncClient(headers=key(ALICE_KEY)) as http:
+            hits: list[dict[str, object]] = []
+            for _ in range(100):  # the consumer runs in the gateway's lifespan
+                found = await http.post(f"{url}/v1/recall", json={"query": "printer jams"})
+                hits = found.json()["hits"]
+                if hits:
+                    break
+                await asyncio.sleep(0.1)
+            assert hits and "printer" in str(hits[0]["text"])
+            health = await http.get(f"{url}/health/ingest")
+            assert health.status_code == 200
+            assert health.json()["components"]["tickets"]["healthy"] is True
+    finally:
+        await client.delete(stream)
+        await client.aclose()
