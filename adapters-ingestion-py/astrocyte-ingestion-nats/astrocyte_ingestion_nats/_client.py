@@ -113,6 +113,20 @@ class JetStreamPuller:
         except NotFoundError:
             await self._js.add_stream(name=f"{self._stream}_dead_letter", subjects=[subject])
 
+    async def backlog(self, dead_letter_subject: str) -> dict[str, int]:
+        """``lag``: messages of the subject the durable consumer has not been sent yet;
+        ``dead_letter_size``: messages stored on the dead-letter subject."""
+        if self._js is None or self._subscription is None:
+            raise StoreError("the JetStream consumer is not connected")
+        consumer = await self._subscription.consumer_info()
+        stream = await self._js.find_stream_name_by_subject(dead_letter_subject)
+        info = await self._js.stream_info(stream, subjects_filter=dead_letter_subject)
+        subjects = info.state.subjects or {}
+        return {
+            "lag": int(consumer.num_pending or 0),
+            "dead_letter_size": int(subjects.get(dead_letter_subject, 0)),
+        }
+
     async def publish(self, subject: str, payload: bytes, headers: dict[str, str]) -> None:
         """Publish durably and wait for the JetStream ack (used for dead letters)."""
         if self._js is None:

@@ -106,6 +106,9 @@ class NatsJetStreamSource(StreamSource):
     async def _retry(self, message: InboundMessage) -> None:
         await _delivery(message).message.nak(delay=self._retry_delay)
 
+    async def _backlog(self) -> dict[str, int]:
+        return await self._puller.backlog(self.dead_letter_subject)
+
     async def _dead_letter(self, message: InboundMessage, record: dict[str, str]) -> None:
         delivery = _delivery(message)
         headers = {

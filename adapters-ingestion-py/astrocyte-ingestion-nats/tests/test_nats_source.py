@@ -166,6 +166,26 @@ async def test_principal_header_fills_the_bank_template(nats_harness: NatsHarnes
     assert len(await memory.stores.vector.list_vectors("user-ana")) == 1
 
 
+async def test_health_reports_lag_and_dead_letter_size(nats_harness: NatsHarness, memory: Astrocyte) -> None:
+    await nats_harness.publish([json.dumps({"content": "Printer jams on page two."}).encode(), b"{}"])
+    settings = SourceConfig(type="stream", driver="nats", target_bank="b1", max_attempts=1)
+    source = nats_harness.make_source(IngestHandler(memory, "events", settings), "c1")
+    await source._connect()  # bound, nothing fetched yet: both messages are behind
+    assert (await source._backlog())["lag"] == 2
+    await source._disconnect()
+    await source.start()
+    try:
+
+        async def caught_up() -> bool:
+            details = (await source.health_check()).details
+            return details.get("dead_letter_size") == 1 and details.get("lag") == 0
+
+        await IngestSourceContract._eventually(caught_up, 10.0, "lag 0 and one dead letter")
+    finally:
+        await source.stop()
+    assert "lag" not in (await source.health_check()).details  # reported only while connected
+
+
 async def test_registry_builds_the_source_from_yaml_config(nats_harness: NatsHarness) -> None:
     memory = Astrocyte.from_config(
         {

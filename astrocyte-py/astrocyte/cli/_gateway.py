@@ -63,20 +63,12 @@ def _bench(args: argparse.Namespace) -> int:
     table = Table(
         title=f"gateway overhead ({data['memories']} memories, {data['iterations']} calls each, {args.store})"
     )
-    for column in (
-        "op",
-        "lib p50",
-        "lib p95",
-        "http p50",
-        "http p95",
-        "overhead p50",
-        "overhead p95",
-        "ratio",
-    ):
+    columns = ["op", "lib p50", "lib p95", "http p50", "http p95", "ovh p50", "ovh p95"]
+    for column in [*columns, "paired p50", "paired p95", "ratio"]:
         table.add_column(column, justify="right")
     for operation, row in data["results"].items():
         table.add_row(operation, *(f"{value:.3f}" for value in row.values()))
-    Console().print(table)
+    Console(width=max(120, Console().width)).print(table)
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     print(
         f"times in ms; overhead = HTTP round trip on loopback − library call (same run, same store); load {load}"

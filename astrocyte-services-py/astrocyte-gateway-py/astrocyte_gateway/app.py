@@ -6,8 +6,9 @@ module. A new feature adds its router module and one ``app.include_router(...)``
 
 from __future__ import annotations
 
-import logging
+import asyncio
 import os
+import threading
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
@@ -23,7 +24,7 @@ from astrocyte.config import AstrocyteConfig, load_config
 from astrocyte.errors import ConfigError
 from astrocyte.ingest import IngestSupervisor, SourceRegistry
 from astrocyte_gateway import console, routes_admin, routes_chat, routes_health, routes_ingest, routes_memory
-from astrocyte_gateway.auth import build_authenticator
+from astrocyte_gateway.auth import SECURITY_SCHEMES, build_authenticator
 from astrocyte_gateway.mcp_server import McpHttpEndpoint
 from astrocyte_gateway.metrics import GatewayMetrics
 from astrocyte_gateway.middleware import GatewayMiddleware
@@ -33,7 +34,6 @@ from astrocyte_gateway.state import GatewayState
 
 __all__ = ["create_app", "standalone_config"]
 
-logger = logging.getLogger("astrocyte.gateway")
 
 ConfigSource = Astrocyte | AstrocyteConfig | str | os.PathLike[str] | Mapping[str, Any] | None
 
@@ -74,8 +74,6 @@ def _lifespan(state: GatewayState) -> Any:
             stack.push_async_callback(state.authenticator.aclose)
             if state.owns_memory:
                 stack.push_async_callback(state.memory.close)
-            if state.settings.ingest:
-                state.sources = SourceRegistry.from_config(state.memory)
             if state.mcp is not None:
                 await stack.enter_async_context(state.mcp.session_manager.run())
             if len(state.sources):
@@ -96,12 +94,19 @@ def create_app(source: ConfigSource = None) -> FastAPI:
     owns = not isinstance(source, Astrocyte)
     memory = Astrocyte.from_config(config) if owns else source
     assert isinstance(memory, Astrocyte)
+    try:
+        sources = SourceRegistry.from_config(memory) if settings.ingest else SourceRegistry()
+    except BaseException:
+        if owns:
+            _close_now(memory)
+        raise
     state = GatewayState(
         memory=memory,
         settings=settings,
         authenticator=build_authenticator(settings.auth),
         metrics=GatewayMetrics(),
         owns_memory=owns,
+        sources=sources,
     )
     app = FastAPI(
         title="Astrocyte gateway",
@@ -144,4 +149,26 @@ def create_app(source: ConfigSource = None) -> FastAPI:
         async def metrics() -> Response:
             return Response(state.metrics.render(), media_type="text/plain; version=0.0.4")
 
+    _declare_security(app)
     return app
+
+
+def _close_now(memory: Astrocyte) -> None:
+    """Close an Astrocyte built for an app that failed to build. ``create_app`` is sync and may run
+    inside an event loop, so the close runs to completion on its own loop in a helper thread."""
+    closer = threading.Thread(target=asyncio.run, args=(memory.close(),), name="astrocyte-close")
+    closer.start()
+    closer.join()
+
+
+def _declare_security(app: FastAPI) -> None:
+    """Add the credential schemes to the generated OpenAPI document (routes reference them)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            schema.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+        return app.openapi_schema or generate()
+
+    app.openapi = openapi  # type: ignore[method-assign]

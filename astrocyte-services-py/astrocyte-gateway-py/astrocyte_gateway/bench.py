@@ -45,6 +45,7 @@ class LatencyPair:
     def row(self) -> dict[str, float]:
         lib50, lib95 = statistics.median(self.library), _percentile(self.library, 0.95)
         http50, http95 = statistics.median(self.http), _percentile(self.http, 0.95)
+        paired = [web - lib for web, lib in zip(self.http, self.library, strict=True)]
         return {
             "library_p50_ms": round(lib50, 3),
             "library_p95_ms": round(lib95, 3),
@@ -52,6 +53,10 @@ class LatencyPair:
             "http_p95_ms": round(http95, 3),
             "overhead_p50_ms": round(http50 - lib50, 3),
             "overhead_p95_ms": round(http95 - lib95, 3),
+            # Per-iteration differences (the two calls of one iteration ran back to back): less
+            # sensitive to load drifting during the run than the difference of the percentiles.
+            "paired_overhead_p50_ms": round(statistics.median(paired), 3),
+            "paired_overhead_p95_ms": round(_percentile(paired, 0.95), 3),
             "ratio_p50": round(http50 / lib50, 2) if lib50 else 0.0,
         }
 

@@ -71,6 +71,7 @@ def serve(config: str | None, host: str | None, port: int | None, log_level: str
         log_level=level.lower(),
         access_log=False,  # the gateway writes its own JSON access log
         proxy_headers=True,
+        lifespan="on",  # "auto" would serve on without closing the stores if startup failed
     )
     return 0
 

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from _gateway import ALICE_KEY, BOB_KEY, WEBHOOK_SECRET, base_config, key
-from playwright.async_api import Page, async_playwright, expect
+from playwright.async_api import ConsoleMessage, Page, async_playwright, expect
 
 from astrocyte.ingest import sign_webhook
 
@@ -100,7 +100,7 @@ async def deliver_webhook(client: httpx.AsyncClient, source_id: str, content: st
 
 @asynccontextmanager
 async def browser_page(base_url: str) -> AsyncIterator[Page]:
-    """A fresh laptop-sized page on ``base_url``; uncaught script errors fail the test."""
+    """A fresh laptop-sized page on ``base_url``; script errors and CSP violations fail the test."""
     if not CHROMIUM.exists():
         pytest.skip(f"chromium not found at {CHROMIUM} (apt-get install -y chromium)")
     async with async_playwright() as playwright:
@@ -110,8 +110,15 @@ async def browser_page(base_url: str) -> AsyncIterator[Page]:
             page = await context.new_page()
             errors: list[str] = []
             page.on("pageerror", lambda error: errors.append(str(error)))
+
+            def on_console(message: ConsoleMessage) -> None:
+                # Refused API calls (401/403/404) are expected in some tests; CSP violations are not.
+                if message.type == "error" and not message.text.startswith("Failed to load resource"):
+                    errors.append(message.text)
+
+            page.on("console", on_console)
             yield page
-            assert not errors, f"script errors in the console: {errors}"
+            assert not errors, f"errors in the browser console: {errors}"
         finally:
             await browser.close()
 

@@ -3,6 +3,7 @@ headless Debian chromium through Playwright."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import uuid
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from _console import CAROLINE, browser_page, console_config, deliver_webhook, seed, sign_in, snapshot
+from _console import CAROLINE, OTHERS, browser_page, console_config, deliver_webhook, seed, sign_in, snapshot
 from _gateway import ADMIN_KEY, ALICE_KEY, Client, key
 from playwright.async_api import Page, expect
 from redis import asyncio as redis_async
@@ -130,6 +131,13 @@ async def test_a_bank_the_user_may_not_read_is_neither_listed_nor_reachable(
         await expect(page.locator("body")).not_to_contain_text("user-bob")
         await snapshot(page, "banks")
 
+        await page.locator("a.bank-link", has_text="user-alice").click()  # the bank: newest first
+        rows = page.locator("table:has(caption:text('Memories of user-alice')) tbody tr")
+        await expect(rows).to_have_count(4)
+        await expect(rows.first).to_contain_text(OTHERS[-1])
+        await expect(rows.last).to_contain_text(CAROLINE)
+        await snapshot(page, "bank")
+
         for url in ("/ui/#/banks/user-bob", f"/ui/#/banks/user-bob/memories/{ids['bob']}"):
             await page.goto(url)
             await expect(page.locator("h1")).to_have_text("Not found")
@@ -227,16 +235,17 @@ async def test_ingest_page_shows_a_running_stream_source_with_lag_and_dead_lette
     }
     config["banks"]["user-alice"]["writers"].append("service:ingest-tickets")
     async with gateway(config) as client, browser_page(str(client.base_url)) as page:
-        await sign_in(page, ADMIN_KEY, "service:ops")
-        await page.goto("/ui/#/ingest")
-        row = page.locator("tr[data-source='tickets']")
-        await expect(row).to_be_visible()
-        cells = row.locator("td")
-        for _ in range(100):  # the consumer works in the background: reload until it caught up
-            if await cells.nth(9).text_content() == "1":
+        for _ in range(300):  # the consumer works in the background: bounded wait (30 s) for it
+            listed = (await client.get("/v1/console/sources", headers=key(ADMIN_KEY))).json()["sources"]
+            tickets = next(s for s in listed if s["source_id"] == "tickets")
+            if tickets["dead_letter_size"] == 1 and tickets["retained"] == 1:
                 break
-            await page.keyboard.press("r")
-            await page.wait_for_timeout(100)
+            await asyncio.sleep(0.1)
+        await sign_in(page, ADMIN_KEY, "service:ops")
+        await page.keyboard.press("g")
+        await page.keyboard.press("i")
+        row = page.locator("tr[data-source='tickets']")
+        cells = row.locator("td")
         await expect(cells.nth(2)).to_have_text("redis")
         await expect(cells.nth(4)).to_have_text("healthy")
         await expect(cells.nth(5)).to_have_text("0")  # lag: the group has read everything

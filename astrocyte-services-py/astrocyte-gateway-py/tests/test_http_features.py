@@ -6,11 +6,15 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from _gateway import ALICE_KEY, Client, base_config, key
+from astrocyte_gateway import create_app
+
+from astrocyte.errors import ConfigError
 
 ALICE = key(ALICE_KEY)
 
@@ -194,3 +198,16 @@ async def test_access_log_is_json_without_secrets_or_content(
     assert entry["status"] == 200
     for line in lines:
         assert ALICE_KEY not in line and "7731" not in line and "leak" not in line
+
+
+def test_bad_ingest_driver_fails_at_build_time_and_closes_the_stores(tmp_path: Path) -> None:
+    config = base_config()
+    config.update(
+        {
+            "vector_store": "sqlite",
+            "vector_store_config": {"path": str(tmp_path / "m.db")},
+            "sources": {"feed": {"type": "stream", "driver": "no-such-driver", "target_bank": "x"}},
+        }
+    )
+    with pytest.raises(ConfigError, match=r"sources\.feed\.driver"):
+        create_app(config)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
+from collections.abc import Callable
 
 from pydantic import ValidationError
 
@@ -39,6 +40,7 @@ class AuditTrail:
         self._events: deque[AuditEvent] = deque(maxlen=capacity)
         self._handler = _TrailHandler(self)
         self._previous_level: int | None = None
+        self._listeners: list[Callable[[AuditEvent], None]] = []
 
     def attach(self) -> None:
         if self._handler in self._logger.handlers:
@@ -55,8 +57,14 @@ class AuditTrail:
             self._logger.setLevel(self._previous_level)
             self._previous_level = None
 
+    def subscribe(self, listener: Callable[[AuditEvent], None]) -> None:
+        """Call ``listener`` with every event added from now on."""
+        self._listeners.append(listener)
+
     def add(self, event: AuditEvent) -> None:
         self._events.append(event)
+        for listener in self._listeners:
+            listener(event)
 
     def of_memory(self, bank_id: str, memory_id: str) -> list[AuditEvent]:
         """Events that name ``memory_id`` of ``bank_id``, oldest first."""

@@ -3,32 +3,26 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime
 
 from astrocyte import Astrocyte, AstrocyteContext
 from astrocyte.pipeline.recall import STRATEGIES
 from astrocyte.provider import DocumentStore, GraphStore, VectorStore
-from astrocyte_gateway.console._scan import retained_at, scan_bank
 from astrocyte_gateway.console._scope import permissions_on
+from astrocyte_gateway.console.bank_index import BankIndex
 from astrocyte_gateway.console.models import BanksOverview, BankSummary, StoreStatus
 
 __all__ = ["bank_summary", "banks_overview", "store_statuses"]
 
 
-async def bank_summary(memory: Astrocyte, context: AstrocyteContext | None, bank_id: str) -> BankSummary:
-    count = size = 0
-    last: datetime | None = None
-    async for page in scan_bank(memory, bank_id):
-        count += len(page)
-        size += sum(len(item.text.encode("utf-8")) for item in page)
-        stamps = [stamp for item in page if (stamp := retained_at(item)) is not None]
-        if stamps:
-            last = max([*stamps, *([last] if last else [])])
+async def bank_summary(
+    memory: Astrocyte, context: AstrocyteContext | None, bank_id: str, index: BankIndex
+) -> BankSummary:
+    snapshot = await index.snapshot(bank_id)
     return BankSummary(
         bank_id=bank_id,
-        memory_count=count,
-        size_bytes=size,
-        last_write=last,
+        memory_count=len(snapshot.memories),
+        size_bytes=snapshot.size_bytes,
+        last_write=snapshot.last_write,
         permissions=permissions_on(memory, context, bank_id),
     )
 
@@ -63,11 +57,13 @@ async def store_statuses(memory: Astrocyte) -> list[StoreStatus]:
     return [await _status(kind, providers[kind] or "?", store) for kind, store in memory.stores.named()]
 
 
-async def banks_overview(memory: Astrocyte, context: AstrocyteContext | None) -> BanksOverview:
+async def banks_overview(
+    memory: Astrocyte, context: AstrocyteContext | None, index: BankIndex
+) -> BanksOverview:
     """Only banks the caller may read (and that hold memories) are listed."""
     banks = await memory.banks(context=context)
     return BanksOverview(
-        banks=[await bank_summary(memory, context, bank) for bank in banks],
+        banks=[await bank_summary(memory, context, bank, index) for bank in banks],
         stores=await store_statuses(memory),
         recall_strategies=list(STRATEGIES),
     )

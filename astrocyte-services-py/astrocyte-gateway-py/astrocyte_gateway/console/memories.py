@@ -8,15 +8,15 @@ from astrocyte.config import AstrocyteConfig
 from astrocyte.errors import NotFoundError
 from astrocyte.pipeline.entities import entity_id, extract_entities_rules
 from astrocyte.types import Entity, Metadata
-from astrocyte_gateway.console._scan import StoredMemory, find_memories, retained_at, scan_bank
+from astrocyte_gateway.console._scan import StoredMemory, find_memories, retained_at
 from astrocyte_gateway.console._scope import require_readable
 from astrocyte_gateway.console.audit_trail import AuditTrail
+from astrocyte_gateway.console.bank_index import BankIndex
 from astrocyte_gateway.console.models import (
     EntityView,
     MemoryDetail,
     MemoryPage,
     MemorySource,
-    MemorySummary,
     NeighbourView,
 )
 
@@ -24,24 +24,17 @@ __all__ = ["MAX_PAGE", "list_memories", "memory_detail"]
 
 MAX_PAGE = 500
 _NEIGHBOURS = 20
-#: A mention check asks for every memory of an entity; this bounds a pathological hub entity.
-_MENTIONS = 100_000
-_SNIPPET = 240
-
-
-def _summary(item: StoredMemory) -> MemorySummary:
-    text = item.text if len(item.text) <= _SNIPPET else item.text[: _SNIPPET - 1] + "…"
-    return MemorySummary(
-        memory_id=item.id,
-        text=text,
-        tags=item.tags,
-        occurred_at=item.occurred_at,
-        retained_at=retained_at(item),
-    )
+#: How many reached memories the graph query returns: enough to find the memory itself among them.
+_REACH = 100_000
 
 
 async def list_memories(
-    memory: Astrocyte, context: AstrocyteContext | None, bank_id: str, offset: int = 0, limit: int = 50
+    memory: Astrocyte,
+    context: AstrocyteContext | None,
+    bank_id: str,
+    index: BankIndex,
+    offset: int = 0,
+    limit: int = 50,
 ) -> MemoryPage:
     """A page of ``bank_id``'s memories, newest first."""
     if offset < 0:
@@ -49,12 +42,12 @@ async def list_memories(
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidRequestError(f"must be between 1 and {MAX_PAGE}", field="limit")
     require_readable(memory, context, bank_id)
-    items = [item async for page in scan_bank(memory, bank_id) for item in page]
-    newest_first = items[::-1]
+    snapshot = await index.snapshot(bank_id)
+    newest_first = snapshot.memories[::-1]
     return MemoryPage(
         bank_id=bank_id,
-        memories=[_summary(item) for item in newest_first[offset : offset + limit]],
-        total=len(items),
+        memories=newest_first[offset : offset + limit],
+        total=len(snapshot.memories),
         offset=offset,
         limit=limit,
     )
@@ -68,39 +61,33 @@ def _source(config: AstrocyteConfig, metadata: Metadata) -> MemorySource:
     return MemorySource(kind=configured.type if configured is not None else "api", name=name)
 
 
-async def _entities(memory: Astrocyte, bank_id: str, item: StoredMemory) -> list[Entity]:
-    """The graph's entities that this memory is linked to.
+async def _graph(
+    memory: Astrocyte, bank_id: str, item: StoredMemory
+) -> tuple[list[Entity], list[NeighbourView]]:
+    """The graph's entities of this memory, and other memories reached from them.
 
-    The graph SPI answers "which memories mention these entities", not the reverse, so candidates
-    come from the rule extractor over the memory's text and each is confirmed against the stored
-    mentions (an entity an LLM extractor found under another name is not listed).
+    The graph SPI answers "which memories do these entities reach", not "which entities does this
+    memory mention": candidates are what the rule extractor finds in the text and the graph holds;
+    one query from all of them both confirms the memory is linked to them (it reaches itself) and
+    finds its neighbours — one query, since a hub entity (a user's own name) may reach thousands.
     """
     graph = memory.stores.graph
     if graph is None:
-        return []
-    confirmed: list[Entity] = []
-    for candidate in extract_entities_rules(item.text):
-        wanted = entity_id(candidate.name)
-        mentions = await graph.query_neighbors([wanted], bank_id, max_depth=0, limit=_MENTIONS)
-        if not any(hit.memory_id == item.id for hit in mentions):
-            continue
-        stored = [e for e in await graph.query_entities(candidate.name, bank_id, limit=20) if e.id == wanted]
-        confirmed.append(stored[0] if stored else Entity(id=wanted, name=candidate.name))
-    return confirmed
-
-
-async def _neighbours(
-    memory: Astrocyte, bank_id: str, item: StoredMemory, entities: list[Entity]
-) -> list[NeighbourView]:
-    """Other memories reached from this memory's entities (sharing one, or one link away)."""
-    graph = memory.stores.graph
-    if graph is None or not entities:
-        return []
-    names = {entity.id: entity.name for entity in entities}
-    hits = await graph.query_neighbors(list(names), bank_id, max_depth=1, limit=_NEIGHBOURS + 1)
-    hits = [hit for hit in hits if hit.memory_id != item.id][:_NEIGHBOURS]
-    texts = await find_memories(memory, bank_id, [hit.memory_id for hit in hits])
-    return [
+        return [], []
+    candidates: list[Entity] = []
+    for extracted in extract_entities_rules(item.text):
+        wanted = entity_id(extracted.name)
+        stored = [e for e in await graph.query_entities(extracted.name, bank_id, limit=20) if e.id == wanted]
+        candidates.extend(stored[:1])
+    if not candidates:
+        return [], []
+    names = {entity.id: entity.name for entity in candidates}
+    hits = await graph.query_neighbors(list(names), bank_id, max_depth=1, limit=_REACH)
+    if not any(hit.memory_id == item.id for hit in hits):
+        return [], []  # retained without entity extraction: its words match entities of other memories
+    others = [hit for hit in hits if hit.memory_id != item.id][:_NEIGHBOURS]
+    texts = await find_memories(memory, bank_id, [hit.memory_id for hit in others])
+    neighbours = [
         NeighbourView(
             memory_id=hit.memory_id,
             text=texts[hit.memory_id].text,
@@ -108,9 +95,10 @@ async def _neighbours(
             depth=hit.depth,
             score=hit.score,
         )
-        for hit in hits
+        for hit in others
         if hit.memory_id in texts
     ]
+    return candidates, neighbours
 
 
 async def memory_detail(
@@ -121,7 +109,7 @@ async def memory_detail(
     item = found.get(memory_id)
     if item is None:
         raise NotFoundError(f"no memory {memory_id!r} in bank {bank_id!r}")
-    entities = await _entities(memory, bank_id, item)
+    entities, neighbours = await _graph(memory, bank_id, item)
     tier = item.metadata.get("authority_tier")
     content_type = item.metadata.get("_content_type")
     return MemoryDetail(
@@ -138,7 +126,7 @@ async def memory_detail(
         entities=[
             EntityView(id=e.id, name=e.name, entity_type=e.entity_type, aliases=e.aliases) for e in entities
         ],
-        neighbours=await _neighbours(memory, bank_id, item, entities),
+        neighbours=neighbours,
         audit=trail.of_memory(bank_id, memory_id),
         permissions=permissions,
     )

@@ -14,6 +14,7 @@ from fastapi.responses import FileResponse, RedirectResponse
 from astrocyte.errors import NotFoundError
 from astrocyte_gateway.auth import Caller, authenticate
 from astrocyte_gateway.console.audit_trail import AuditTrail
+from astrocyte_gateway.console.bank_index import BankIndex
 from astrocyte_gateway.console.banks import banks_overview
 from astrocyte_gateway.console.memories import MAX_PAGE, list_memories, memory_detail
 from astrocyte_gateway.console.models import BanksOverview, MemoryDetail, MemoryPage, SourcesOverview, WhoAmI
@@ -39,10 +40,13 @@ _UI_HEADERS = {
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Listen to the audit log while the app runs (a memory's audit trail comes from it)."""
+    """Listen to the audit log while the app runs (memory audit trails; bank snapshots go stale)."""
     state: GatewayState = app.state.gateway
     trail = AuditTrail(state.memory.config.policy.audit.logger)
+    index = BankIndex(state.memory)
+    trail.subscribe(index.observe)
     app.state.console_trail = trail
+    app.state.console_index = index
     trail.attach()
     try:
         yield
@@ -53,6 +57,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 router = APIRouter(lifespan=_lifespan)
 api = APIRouter(prefix="/v1/console", tags=["console"], responses=PROBLEM_RESPONSES)
 Authenticated = Annotated[Caller, Depends(authenticate)]
+
+
+def _index(request: Request) -> BankIndex:
+    index: BankIndex = request.app.state.console_index
+    return index
 
 
 def _is_admin(request: Request, caller: Caller) -> bool:
@@ -86,7 +95,7 @@ async def whoami(request: Request, caller: Authenticated) -> WhoAmI:
 
 @api.get("/banks", summary="Banks you may read: counts, size, last write; stores and their health")
 async def banks(request: Request, caller: Authenticated) -> BanksOverview:
-    return await banks_overview(get_state(request).memory, caller.context)
+    return await banks_overview(get_state(request).memory, caller.context, _index(request))
 
 
 @api.get("/banks/{bank_id}/memories", summary="A bank's memories, newest first")
@@ -97,7 +106,9 @@ async def memories(
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
 ) -> MemoryPage:
-    return await list_memories(get_state(request).memory, caller.context, bank_id, offset, limit)
+    return await list_memories(
+        get_state(request).memory, caller.context, bank_id, _index(request), offset, limit
+    )
 
 
 @api.get("/banks/{bank_id}/memories/{memory_id}", summary="One memory: entities, neighbours, origin, audit")

@@ -89,6 +89,13 @@ export function when(iso) {
   return h("time", { datetime: date.toISOString(), title: date.toISOString() }, text);
 }
 
+/** An absolute UTC time ("2019-05-04 10:00 UTC") for dates that are facts, not recent events. */
+export function date(iso) {
+  if (!iso) return h("span", { class: "muted" }, "—");
+  const value = new Date(iso).toISOString();
+  return h("time", { datetime: value }, `${value.slice(0, 16).replace("T", " ")} UTC`);
+}
+
 export function ms(value) {
   return value === null || value === undefined ? "—" : `${Number(value).toFixed(1)} ms`;
 }

@@ -2,7 +2,7 @@
 // audit trail, and forget (behind a confirmation dialog).
 
 import { api, enc } from "../api.js";
-import { badge, h, heading, mount, table, toast, when } from "../dom.js";
+import { badge, date, h, heading, mount, table, toast, when } from "../dom.js";
 
 function facts(memory) {
   const rows = [
@@ -12,7 +12,7 @@ function facts(memory) {
       : h("span", {}, badge(memory.source.kind, "source"), " ", h("code", {}, memory.source.name || ""))],
     ["Authority tier", memory.authority_tier ?? h("span", { class: "muted" }, "not set")],
     ["Content type", memory.content_type || "—"],
-    ["Occurred", memory.occurred_at ? when(memory.occurred_at) : "—"],
+    ["Occurred", date(memory.occurred_at)],
     ["Retained", when(memory.retained_at)],
     ["Tags", memory.tags.length ? memory.tags.map((t) => badge(t, "tag")) : "—"],
   ];

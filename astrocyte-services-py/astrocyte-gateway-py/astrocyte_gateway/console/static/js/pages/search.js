@@ -2,7 +2,7 @@
 // hit, its rank there, timings) as tables and a small inline-SVG chart.
 
 import { api, enc } from "../api.js";
-import { badge, h, heading, mount, ms, table, toast } from "../dom.js";
+import { badge, date, h, heading, mount, ms, table, toast } from "../dom.js";
 import { timingChart } from "../chart.js";
 
 function searchHash(form) {
@@ -85,7 +85,7 @@ function hitsTable(result) {
       { label: "Memory", class: "text", cell: (hit) => h("a", { href: `#/banks/${enc(hit.bank_id)}/memories/${enc(hit.memory_id)}`, class: "hit-link" }, hit.text) },
       { label: "Found by", cell: (hit) => hit.strategies.map((s) => badge(s, "strategy")) },
       { label: "Tags", cell: (hit) => hit.tags.map((t) => badge(t, "tag")) },
-      { label: "Occurred", cell: (hit) => (hit.occurred_at ? new Date(hit.occurred_at).toISOString().slice(0, 10) : "—") },
+      { label: "Occurred", cell: (hit) => date(hit.occurred_at) },
     ],
     result.hits.map((hit, i) => ({ ...hit, rank: i + 1, attrs: { "data-memory-id": hit.memory_id } })),
     { caption: "Fused hits", empty: "No memory matched." },
