@@ -268,3 +268,36 @@ def test_cli_ingest_run_without_runnable_sources_says_so(
     config.write_text("vector_store: memory\ndocument_store: memory\ngraph_store: null\n", encoding="utf-8")
     assert main(["ingest", "run", "--for", "0.1", "-c", str(config)]) == 1
     assert "nothing to run" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- standalone identity
+
+
+async def test_standalone_ingest_retains_as_the_source_service_principal() -> None:
+    memory = Astrocyte.from_config(
+        {
+            "vector_store": "memory",
+            "document_store": "memory",
+            "graph_store": None,
+            "deployment": {"mode": "standalone"},
+            "banks": {"inbox": {"writers": ["service:ingest-granted"]}},
+        }
+    )
+    try:
+        granted = IngestHandler(memory, "granted", settings())
+        assert granted.context is not None and granted.context.principal == "service:ingest-granted"
+        ok = await granted.handle(InboundMessage("m1", b'{"content": "Order 7 shipped."}'))
+        assert ok.disposition is Disposition.ACK
+        batch = await granted.handle_batch([InboundMessage("m2", b'{"content": "Order 8 shipped."}')])
+        assert [outcome.disposition for outcome in batch] == [Disposition.ACK]
+        denied = await IngestHandler(memory, "other", settings()).handle(
+            InboundMessage("m3", b'{"content": "Order 9 shipped."}')
+        )
+        assert denied.disposition is Disposition.DEAD_LETTER
+        assert denied.error is not None and "service:ingest-other" in denied.error
+    finally:
+        await memory.close()
+
+
+async def test_library_mode_ingest_stays_context_free(memory: Astrocyte) -> None:
+    assert IngestHandler(memory, "s", settings()).context is None

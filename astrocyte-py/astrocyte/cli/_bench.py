@@ -17,6 +17,7 @@ from astrocyte._facade import Astrocyte
 from astrocyte.bench._cache import CachedEmbedder
 from astrocyte.bench.locomo import CATEGORY_NAMES, LocomoReport, load_locomo, run_locomo
 from astrocyte.cli._base import Subparsers, add_command
+from astrocyte.cli._gateway import add_bench as add_gateway_bench
 from astrocyte.errors import InvalidRequestError
 
 __all__ = ["register"]
@@ -145,6 +146,7 @@ def _locomo(args: argparse.Namespace) -> int:
 def register(subparsers: Subparsers) -> None:
     bench = subparsers.add_parser("bench", help="Benchmarks (retrieval quality, latency).")
     inner = bench.add_subparsers(title="benchmarks", metavar="BENCH")
+    add_gateway_bench(inner)
     _add_chat_proxy(inner)
     parser = add_command(
         inner, "locomo", _locomo, help="LoCoMo evidence recall@k with BM25/vector baselines."

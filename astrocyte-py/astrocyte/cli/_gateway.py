@@ -13,7 +13,7 @@ from types import ModuleType
 from astrocyte.cli._base import Subparsers, add_command, add_config_option
 from astrocyte.errors import BackendNotInstalledError
 
-__all__ = ["gateway_module", "register"]
+__all__ = ["add_bench", "gateway_module", "register"]
 
 
 def gateway_module(name: str) -> ModuleType:
@@ -36,6 +36,66 @@ def _serve(args: argparse.Namespace) -> int:
 def _mcp(args: argparse.Namespace) -> int:
     code: int = gateway_module("mcp_server").run_stdio(args.config, args.principal)
     return code
+
+
+def _bench(args: argparse.Namespace) -> int:
+    import asyncio
+    import json
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from rich.console import Console
+    from rich.table import Table
+
+    bench = gateway_module("bench")
+    with tempfile.TemporaryDirectory(prefix="astrocyte-gw-bench-") as home:
+        report = asyncio.run(
+            bench.run_gateway_bench(
+                memories=args.memories,
+                iterations=args.iterations,
+                warmup=args.warmup,
+                store=args.store,
+                path=str(Path(home) / "bench.db"),
+            )
+        )
+    data = report.to_json()
+    table = Table(
+        title=f"gateway overhead ({data['memories']} memories, {data['iterations']} calls each, {args.store})"
+    )
+    for column in (
+        "op",
+        "lib p50",
+        "lib p95",
+        "http p50",
+        "http p95",
+        "overhead p50",
+        "overhead p95",
+        "ratio",
+    ):
+        table.add_column(column, justify="right")
+    for operation, row in data["results"].items():
+        table.add_row(operation, *(f"{value:.3f}" for value in row.values()))
+    Console().print(table)
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    print(
+        f"times in ms; overhead = HTTP round trip on loopback − library call (same run, same store); load {load}"
+    )
+    if args.json:
+        Path(args.json).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+def add_bench(benchmarks: Subparsers) -> None:
+    """``astrocyte bench gateway`` (registered by :mod:`astrocyte.cli._bench`)."""
+    parser = add_command(
+        benchmarks, "gateway", _bench, help="Gateway overhead: loopback HTTP round trip − library call."
+    )
+    parser.add_argument("--memories", type=int, default=1000, help="memories loaded first (default 1000)")
+    parser.add_argument("--iterations", type=int, default=200, help="timed calls per operation (default 200)")
+    parser.add_argument("--warmup", type=int, default=20, help="untimed calls first (default 20)")
+    parser.add_argument("--store", choices=["memory", "sqlite"], default="sqlite")
+    parser.add_argument("--json", default=None, metavar="OUT", help="also write the report as JSON")
 
 
 def register(subparsers: Subparsers) -> None:

@@ -23,7 +23,7 @@ from astrocyte.config import AstrocyteConfig, load_config
 from astrocyte.errors import ConfigError
 from astrocyte.ingest import IngestSupervisor, SourceRegistry
 from astrocyte_gateway import routes_admin, routes_chat, routes_health, routes_ingest, routes_memory
-from astrocyte_gateway.auth import build_authenticator
+from astrocyte_gateway.auth import SECURITY_SCHEMES, build_authenticator
 from astrocyte_gateway.mcp_server import McpHttpEndpoint
 from astrocyte_gateway.metrics import GatewayMetrics
 from astrocyte_gateway.middleware import GatewayMiddleware
@@ -143,4 +143,18 @@ def create_app(source: ConfigSource = None) -> FastAPI:
         async def metrics() -> Response:
             return Response(state.metrics.render(), media_type="text/plain; version=0.0.4")
 
+    _declare_security(app)
     return app
+
+
+def _declare_security(app: FastAPI) -> None:
+    """Add the credential schemes to the generated OpenAPI document (routes reference them)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            schema.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+        return app.openapi_schema or generate()
+
+    app.openapi = openapi  # type: ignore[method-assign]

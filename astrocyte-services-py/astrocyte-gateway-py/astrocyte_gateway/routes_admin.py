@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 
-from astrocyte_gateway.auth import Caller, require_admin
+from astrocyte_gateway.auth import AUTHENTICATED, Caller, require_admin
 from astrocyte_gateway.problems import PROBLEM_RESPONSES
 from astrocyte_gateway.state import get_state
 
@@ -35,7 +35,11 @@ class BankList(BaseModel):
     banks: list[str]
 
 
-@router.get("/sources", summary="Configured ingest sources and recall proxies, with health")
+@router.get(
+    "/sources",
+    summary="Configured ingest sources and recall proxies, with health",
+    openapi_extra=AUTHENTICATED,
+)
 async def sources(request: Request, admin: Admin) -> SourceList:
     state = get_state(request)
     health = await state.sources.health()
@@ -58,7 +62,7 @@ async def sources(request: Request, admin: Admin) -> SourceList:
     return SourceList(sources=listed)
 
 
-@router.get("/banks", summary="Every bank holding at least one memory")
+@router.get("/banks", summary="Every bank holding at least one memory", openapi_extra=AUTHENTICATED)
 async def banks(request: Request, admin: Admin) -> BankList:
     # Admins see all banks: the listing is the store's, not filtered by the admin's own grants.
     memory = get_state(request).memory

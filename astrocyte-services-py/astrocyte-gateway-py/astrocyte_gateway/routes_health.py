@@ -54,6 +54,15 @@ async def health(request: Request) -> JSONResponse:
     return _report(components)
 
 
+class Liveness(BaseModel):
+    status: str = "ok"
+
+
+@router.get("/health/live", summary="The process serves requests (liveness; checks no backend)")
+async def live() -> Liveness:
+    return Liveness()
+
+
 @router.get(
     "/health/ingest",
     response_model=HealthReport,

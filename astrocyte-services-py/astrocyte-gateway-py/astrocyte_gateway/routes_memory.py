@@ -1,12 +1,13 @@
-"""``POST /v1/retain|recall|reflect|forget``: the portable DTOs in, the portable results out."""
+"""``POST /v1/retain|recall|reflect|forget``: the portable DTOs in, the portable results out.
+
+These hot routes take the ``Request`` and authenticate inline instead of through FastAPI
+dependencies: dependency resolution was the largest share of the gateway's own per-request cost."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel
 
-from fastapi import APIRouter, Depends
-
-from astrocyte.identity import AstrocyteContext
 from astrocyte.types import (
     ForgetRequest,
     ForgetResult,
@@ -17,31 +18,57 @@ from astrocyte.types import (
     RetainRequest,
     RetainResult,
 )
-from astrocyte_gateway.auth import caller_context
+from astrocyte_gateway.auth import AUTHENTICATED, authenticate
 from astrocyte_gateway.problems import PROBLEM_RESPONSES
-from astrocyte_gateway.state import Memory
+from astrocyte_gateway.state import get_state
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v1", tags=["memory"], responses=PROBLEM_RESPONSES)
-Context = Annotated[AstrocyteContext, Depends(caller_context)]
 
 
-@router.post("/retain", summary="Remember content in a bank")
-async def retain(body: RetainRequest, memory: Memory, context: Context) -> RetainResult:
-    return await memory.retain(body, context=context)
+def _json(result: BaseModel) -> Response:
+    # The library already returns validated DTOs: serialise once (pydantic-core), skipping FastAPI's
+    # re-validation of the response model — the biggest per-request cost for large recall results.
+    return Response(result.model_dump_json(), media_type="application/json")
 
 
-@router.post("/recall", summary="The memories most relevant to a query")
-async def recall(body: RecallRequest, memory: Memory, context: Context) -> RecallResult:
-    return await memory.recall(body, context=context)
+@router.post(
+    "/retain", response_model=RetainResult, summary="Remember content in a bank", openapi_extra=AUTHENTICATED
+)
+async def retain(body: RetainRequest, request: Request) -> Response:
+    caller = await authenticate(request)
+    return _json(await get_state(request).memory.retain(body, context=caller.context))
 
 
-@router.post("/reflect", summary="Answer a query from memory, citing memories")
-async def reflect(body: ReflectRequest, memory: Memory, context: Context) -> ReflectResult:
-    return await memory.reflect(body, context=context)
+@router.post(
+    "/recall",
+    response_model=RecallResult,
+    summary="The memories most relevant to a query",
+    openapi_extra=AUTHENTICATED,
+)
+async def recall(body: RecallRequest, request: Request) -> Response:
+    caller = await authenticate(request)
+    return _json(await get_state(request).memory.recall(body, context=caller.context))
 
 
-@router.post("/forget", summary="Forget memories by id, tag, time range or whole bank")
-async def forget(body: ForgetRequest, memory: Memory, context: Context) -> ForgetResult:
-    return await memory.forget(body, context=context)
+@router.post(
+    "/reflect",
+    response_model=ReflectResult,
+    summary="Answer a query from memory, citing memories",
+    openapi_extra=AUTHENTICATED,
+)
+async def reflect(body: ReflectRequest, request: Request) -> Response:
+    caller = await authenticate(request)
+    return _json(await get_state(request).memory.reflect(body, context=caller.context))
+
+
+@router.post(
+    "/forget",
+    response_model=ForgetResult,
+    summary="Forget memories by id, tag, time range or whole bank",
+    openapi_extra=AUTHENTICATED,
+)
+async def forget(body: ForgetRequest, request: Request) -> Response:
+    caller = await authenticate(request)
+    return _json(await get_state(request).memory.forget(body, context=caller.context))

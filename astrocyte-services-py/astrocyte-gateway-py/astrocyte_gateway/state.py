@@ -36,7 +36,8 @@ def get_state(request: Request) -> GatewayState:
     return state
 
 
-def get_memory(request: Request) -> Astrocyte:
+async def get_memory(request: Request) -> Astrocyte:
+    # async on purpose: FastAPI runs sync dependencies in a worker thread (a thread hop per request).
     return get_state(request).memory
 
 
