@@ -17,9 +17,9 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.background import BackgroundTask
 
@@ -33,8 +33,7 @@ from astrocyte.chat_proxy import (
     parse_memory_mode,
 )
 from astrocyte.errors import ConfigError, InvalidRequestError
-from astrocyte.identity import AstrocyteContext
-from astrocyte_gateway.auth import caller_context
+from astrocyte_gateway.auth import AUTHENTICATED, authenticate
 from astrocyte_gateway.chat_metrics import ChatProxyCollector
 from astrocyte_gateway.problems import PROBLEM_RESPONSES, GatewayProblem, problem_response
 
@@ -65,7 +64,6 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 router = APIRouter(prefix="/v1", tags=["chat"], lifespan=_lifespan)
-Context = Annotated[AstrocyteContext, Depends(caller_context)]
 
 
 def _proxy(request: Request) -> ChatProxy:
@@ -77,11 +75,12 @@ def _proxy(request: Request) -> ChatProxy:
     return proxy
 
 
-_BODY_SCHEMA: dict[str, Any] = {
+_OPENAPI: dict[str, Any] = {
+    **AUTHENTICATED,
     "requestBody": {
         "required": True,
         "content": {"application/json": {"schema": ChatCompletionRequest.model_json_schema()}},
-    }
+    },
 }
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     **PROBLEM_RESPONSES,
@@ -100,11 +99,12 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
     summary="OpenAI-compatible chat completion with memory recalled, injected and retained",
     response_class=Response,
     responses=_RESPONSES,
-    openapi_extra=_BODY_SCHEMA,
+    openapi_extra=_OPENAPI,
 )
-async def chat_completions(
-    request: Request, context: Context, proxy: Annotated[ChatProxy, Depends(_proxy)]
-) -> Response:
+async def chat_completions(request: Request) -> Response:
+    # Authenticated inline like the other hot routes (no per-request dependency resolution).
+    context = (await authenticate(request)).context
+    proxy = _proxy(request)
     try:
         body = json.loads(await request.body())
     except ValueError as exc:
