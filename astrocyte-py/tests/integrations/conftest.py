@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -9,6 +10,10 @@ import pytest
 from _frameworks import embedded_config
 
 from astrocyte import Astrocyte, SyncAstrocyte
+
+# Frameworks that phone home (CrewAI, OpenTelemetry exporters) stay offline in tests.
+os.environ.setdefault("CREWAI_DISABLE_TELEMETRY", "true")
+os.environ.setdefault("OTEL_SDK_DISABLED", "true")
 
 
 @pytest.fixture

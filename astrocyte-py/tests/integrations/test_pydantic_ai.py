@@ -81,11 +81,13 @@ def test_sync_agent_over_sync_astrocyte(sync_memory: SyncAstrocyte) -> None:
         [("retain_memory", {"content": FACTS[2]}), ("recall_memory", {"query": "planning meeting"})]
     )
     agent = Agent(model, toolsets=[astrocyte_toolset(sync_memory, bank_id="team")])
+    loop = asyncio.new_event_loop()  # run_sync runs on the thread's current loop; give it one we close
+    asyncio.set_event_loop(loop)
     try:
         agent.run_sync("remember and recall")
-    finally:  # run_sync leaves the event loop it created set (and open) for later calls
-        asyncio.get_event_loop_policy().get_event_loop().close()
+    finally:
         asyncio.set_event_loop(None)
+        loop.close()
     assert returns[1].startswith("1. The quarterly planning meeting")
 
 
