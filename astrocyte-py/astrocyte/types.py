@@ -14,6 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 __all__ = [
     "PORTABLE_MODELS",
+    "AuthorityContext",
+    "AuthorityTierGroup",
     "ContentType",
     "Document",
     "DocumentFilters",
@@ -31,14 +33,17 @@ __all__ = [
     "MemoryEntityAssociation",
     "MemoryHit",
     "MetadataValue",
+    "NeighborDocument",
     "RecallRequest",
     "RecallResult",
     "RecallTrace",
     "ReflectRequest",
     "ReflectResult",
+    "RetainCopy",
     "RetainRequest",
     "RetainResult",
     "StrategyTrace",
+    "TierTrace",
     "TimeRange",
     "VectorFilters",
     "VectorHit",
@@ -131,6 +136,13 @@ class Document(_Portable):
     occurred_at: datetime | None = None
 
 
+class NeighborDocument(_Portable):
+    """A document retained next to another one in its bank: ``offset`` turns before (< 0) or after (> 0)."""
+
+    offset: int
+    document: Document
+
+
 class DocumentHit(_Portable):
     id: str
     text: str
@@ -217,6 +229,11 @@ class RetainRequest(_Portable):
     source: str | None = None
     extraction_profile: str | None = None
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=512)
+    deduplicate: bool = Field(
+        default=True,
+        description="Skip chunks that repeat a stored memory (retain.dedup_threshold); false keeps "
+        "every chunk, for verbatim records such as chat transcripts.",
+    )
 
     _bank = field_validator("bank_id")(_check_bank_id)
 
@@ -228,7 +245,9 @@ class RetainRequest(_Portable):
         return value
 
 
-class RetainResult(_Portable):
+class RetainCopy(_Portable):
+    """What one retain wrote into one bank."""
+
     memory_ids: list[str] = Field(description="Ids of the memories written (one per chunk).")
     bank_id: str
     chunk_count: int = 0
@@ -239,6 +258,12 @@ class RetainResult(_Portable):
     entities: list[str] = Field(default_factory=list, description="Names of entities extracted.")
     idempotent_replay: bool = Field(
         default=False, description="True when the idempotency key was seen before and nothing was written."
+    )
+
+
+class RetainResult(RetainCopy):
+    fanout: list[RetainCopy] = Field(
+        default_factory=list, description="The same content retained into further banks by a mip rule."
     )
 
 
@@ -294,7 +319,10 @@ class MemoryHit(_Portable):
     metadata: Metadata = Field(default_factory=dict)
     tags: list[str] = Field(default_factory=list)
     occurred_at: datetime | None = None
-    strategies: list[str] = Field(default_factory=list, description="Strategies that returned this memory.")
+    strategies: list[str] = Field(
+        default_factory=list,
+        description="Strategies that returned this memory; 'neighbor' when it was lifted as the turn next to a top hit.",
+    )
 
 
 class StrategyTrace(_Portable):
@@ -307,6 +335,20 @@ class StrategyTrace(_Portable):
     error: str | None = None
 
 
+class TierTrace(_Portable):
+    """One tier of tiered retrieval that ran, and what it cost."""
+
+    tier: int = Field(ge=0, le=3, description="0 cache, 1 vector+fulltext, 2 graph+proxies, 3 LLM.")
+    name: str
+    duration_ms: float = 0.0
+    embedding_ms: float = Field(default=0.0, description="Part of duration_ms spent embedding the query.")
+    hits: int = 0
+    sufficient: bool = False
+    store_calls: int = Field(default=0, description="Strategy searches run (one per strategy and bank).")
+    llm_calls: int = 0
+    note: str = ""
+
+
 class RecallTrace(_Portable):
     strategies: list[StrategyTrace] = Field(default_factory=list)
     fusion: str = "rrf"
@@ -315,11 +357,34 @@ class RecallTrace(_Portable):
     tokens_used: int = 0
     truncated: bool = Field(default=False, description="True when the token budget dropped hits.")
     notes: list[str] = Field(default_factory=list)
+    tiers: list[TierTrace] = Field(
+        default_factory=list, description="Tiers that ran (tiered_retrieval only), cheapest first."
+    )
+
+
+class AuthorityTierGroup(_Portable):
+    """The hits of one authority tier (``tier`` None: memories without a tier, trusted least)."""
+
+    tier: str | None
+    rank: int = Field(ge=1, description="1 = most authoritative.")
+    description: str = ""
+    memory_ids: list[str] = Field(default_factory=list)
+
+
+class AuthorityContext(_Portable):
+    """Fused hits grouped by authority tier, with the precedence rules (``recall_authority``)."""
+
+    tiers: list[AuthorityTierGroup] = Field(default_factory=list)
+    rules: list[str] = Field(default_factory=list)
+    text: str = Field(default="", description="The block as handed to a model; [n] = the n-th hit.")
 
 
 class RecallResult(_Portable):
     hits: list[MemoryHit]
     trace: RecallTrace = Field(default_factory=RecallTrace)
+    authority_context: AuthorityContext | None = Field(
+        default=None, description="Set when recall_authority is enabled."
+    )
 
 
 class ReflectRequest(_BankScoped):
@@ -366,10 +431,14 @@ PORTABLE_MODELS: dict[str, type[BaseModel]] = {
     for model in (
         RetainRequest,
         RetainResult,
+        RetainCopy,
         RecallRequest,
         RecallResult,
         RecallTrace,
         StrategyTrace,
+        TierTrace,
+        AuthorityContext,
+        AuthorityTierGroup,
         MemoryHit,
         ExternalContextItem,
         ReflectRequest,
@@ -382,6 +451,7 @@ PORTABLE_MODELS: dict[str, type[BaseModel]] = {
         VectorFilters,
         Document,
         DocumentHit,
+        NeighborDocument,
         Entity,
         EntityLink,
         MemoryEntityAssociation,

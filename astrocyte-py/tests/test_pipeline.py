@@ -64,7 +64,7 @@ async def test_retain_then_recall_finds_the_memory_with_trace(memory: Astrocyte)
     names = {s.name for s in result.trace.strategies}
     assert {"vector", "fulltext", "graph"} <= names
     assert all(s.duration_ms >= 0 for s in result.trace.strategies)
-    assert set(result.hits[0].strategies) <= names
+    assert set(result.hits[0].strategies) <= names | {"neighbor"}
     assert result.trace.total_ms > 0
 
 
@@ -105,6 +105,15 @@ async def test_near_duplicate_is_reported_not_stored(memory: Astrocyte) -> None:
     assert second.duplicate_of == {"0": first.memory_ids[0]}
     third = await memory.retain("Bob hates coffee at night.", bank_id="d")
     assert third.memory_ids and not third.duplicate_of
+
+
+async def test_deduplicate_false_keeps_every_repeat(memory: Astrocyte) -> None:
+    first = await memory.retain("ok", bank_id="log", deduplicate=False)
+    second = await memory.retain("ok", bank_id="log", deduplicate=False)
+    batch = await memory.retain_many([{"content": "ok", "bank_id": "log", "deduplicate": False}] * 2)
+    ids = [*first.memory_ids, *second.memory_ids, *(i for r in batch for i in r.memory_ids)]
+    assert len(set(ids)) == 4 and not second.duplicate_of
+    assert len((await memory.recall("ok", bank_id="log", max_results=10)).hits) == 4
 
 
 async def test_idempotency_key_makes_retain_a_no_op(memory: Astrocyte) -> None:
@@ -215,3 +224,12 @@ def test_sync_twin(tmp_path: Path) -> None:
         memory.retain("Bob likes green tea.", bank_id="s")
         assert "green tea" in memory.recall("tea", bank_id="s").hits[0].text
         assert memory.banks() == ["s"]
+
+
+async def test_retain_stamps_when_each_memory_was_written(memory: Astrocyte) -> None:
+    before = datetime.now(UTC)
+    result = await memory.retain("Melanie signed up for a pottery class.", bank_id="stamped")
+    [item] = await memory.stores.vector.list_vectors("stamped")
+    assert item.id == result.memory_ids[0]
+    written = datetime.fromisoformat(str(item.metadata["_retained_at"]))
+    assert before <= written <= datetime.now(UTC)

@@ -131,6 +131,7 @@ class _Scores:
     reciprocal_ranks: list[float] = field(default_factory=list)
     by_category: dict[int, dict[int, list[float]]] = field(default_factory=dict)
     latencies_ms: list[float] = field(default_factory=list)
+    last_tier: dict[int, int] = field(default_factory=dict)  # tiered retrieval: where recall stopped
 
     def add(self, category: int, evidence: Sequence[str], ranked: Sequence[str], ks: Sequence[int]) -> None:
         wanted = set(evidence)
@@ -184,7 +185,11 @@ def _summarise(scores: _Scores) -> dict[str, Any]:
         },
         "recall_ms_p50": round(statistics.median(scores.latencies_ms), 3) if scores.latencies_ms else 0.0,
         "recall_ms_p95": round(_percentile(scores.latencies_ms, 0.95), 3),
-    }
+    } | (
+        {"stopped_at_tier": {str(t): n for t, n in sorted(scores.last_tier.items())}}
+        if scores.last_tier
+        else {}
+    )
 
 
 #: Variant name → the strategies it restricts recall to (None = the configured full pipeline).
@@ -199,8 +204,12 @@ async def run_locomo(
     bank_prefix: str = "locomo",
     variants: Mapping[str, list[str] | None] = VARIANTS,
     progress: Callable[[str, int], None] | None = None,
+    twins: Mapping[str, Astrocyte] | None = None,
 ) -> LocomoReport:
-    """Retain every conversation into its own bank, then score each variant on every question."""
+    """Retain every conversation into its own bank, then score each variant on every question.
+
+    ``twins`` are further variants: other facades over the same stores (e.g. tiered retrieval on),
+    scored with their full configured pipeline in the same run."""
     max_k = max(ks)
     memories = 0
     retain_seconds = 0.0
@@ -227,12 +236,14 @@ async def run_locomo(
         retain_seconds += time.perf_counter() - started
         memories += len(requests)
 
+    runs: list[tuple[str, Astrocyte, list[str] | None]] = [(n, memory, s) for n, s in variants.items()]
+    runs += [(name, twin, None) for name, twin in (twins or {}).items()]
     results: dict[str, dict[str, Any]] = {}
-    for name, strategies in variants.items():
+    for name, facade, strategies in runs:
         scores = _Scores()
         for conv in conversations:
             for question in conv.questions:
-                result = await memory.recall(
+                result = await facade.recall(
                     question.question,
                     bank_id=banks[conv.sample_id],
                     max_results=max_k,
@@ -240,6 +251,9 @@ async def run_locomo(
                     now=conv.last_time,
                 )
                 scores.latencies_ms.append(result.trace.total_ms - result.trace.embedding_ms)
+                if result.trace.tiers:
+                    last = result.trace.tiers[-1].tier
+                    scores.last_tier[last] = scores.last_tier.get(last, 0) + 1
                 ranked = [str(h.metadata.get("dia_id")) for h in result.hits]
                 scores.add(question.category, question.evidence, ranked, ks)
                 if progress:

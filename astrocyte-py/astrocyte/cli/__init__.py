@@ -28,7 +28,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "astrocyte.cli._bench",
     "astrocyte.cli._doctor",
     "astrocyte.cli._ingest",
+    "astrocyte.cli._mip",
     "astrocyte.cli._gateway",
+    "astrocyte.cli._migrate",
 )
 
 

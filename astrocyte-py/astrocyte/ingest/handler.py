@@ -120,6 +120,7 @@ class SourceStats:
                 "retried": self.retried,
                 "consecutive_failures": self.consecutive_failures,
                 "last_error": self.last_error,
+                "last_success_at": self.last_success_at.isoformat() if self.last_success_at else None,
             },
         )
 

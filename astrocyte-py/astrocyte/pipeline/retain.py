@@ -8,10 +8,12 @@ a replay is reported instead of writing twice.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from astrocyte.config import EntityExtraction, PiiSettings, RetainSettings
 from astrocyte.errors import AstrocyteError, InvalidRequestError, StoreError
@@ -30,15 +32,19 @@ from astrocyte.types import (
     RetainRequest,
     RetainResult,
     VectorFilters,
+    VectorHit,
     VectorItem,
 )
 
-__all__ = ["IDEMPOTENCY_KEY", "RetainPipeline"]
+__all__ = ["IDEMPOTENCY_KEY", "RETAINED_AT", "RetainPipeline"]
 
 logger = logging.getLogger("astrocyte.retain")
 
 #: Reserved metadata keys the pipeline writes on every memory.
 IDEMPOTENCY_KEY = "_idempotency_key"
+RETAINED_AT = "_retained_at"
+#: How many dedup probes are in flight at once.
+_PROBE_GROUP = 64
 _ID_NAMESPACE = uuid.UUID("6f1c1f0e-7d1a-4a53-9a57-6a1f3c2b8e11")
 
 
@@ -75,10 +81,13 @@ class RetainPipeline:
         """
         planned: list[tuple[RetainRequest, list[Chunk], EntityExtraction]] = []
         results: dict[int, RetainResult] = {}
-        for index, original in enumerate(requests):
-            request, profile = self._profiled(original)
-            chunks = self._chunk(request, profile)
-            replay = await self._find_replay(request) if request.idempotency_key else None
+        prepared_requests = [(self._profiled(original), index) for index, original in enumerate(requests)]
+        chunked = [
+            (request, profile, self._chunk(request, profile)) for (request, profile), _ in prepared_requests
+        ]
+        replays = await self._find_replays([request for request, _, _ in chunked])
+        for index, (request, profile, chunks) in enumerate(chunked):
+            replay = replays.get((request.bank_id, request.idempotency_key or ""))
             if replay is not None:
                 results[index] = replay
             else:
@@ -88,21 +97,29 @@ class RetainPipeline:
         vectors = iter(await self._stores.embedder.embed(texts) if texts else [])
         batch: list[tuple[RetainRequest, list[_Prepared], dict[str, str], int]] = []
         pending: dict[str, list[_Prepared]] = {}
+        prepared_all: list[list[_Prepared]] = []
         for request, chunks, mode in planned:
-            prepared = [
-                _Prepared(
-                    chunk,
-                    self._memory_id(request, i),
-                    next(vectors),
-                    await self._entities(chunk.text, mode),
-                    i,
-                )
-                for i, chunk in enumerate(chunks)
-            ]
-            kept, duplicate_of = await self._deduplicate(
-                request.bank_id, prepared, pending.setdefault(request.bank_id, [])
+            prepared_all.append(
+                [
+                    _Prepared(
+                        chunk,
+                        self._memory_id(request, i),
+                        next(vectors),
+                        await self._entities(chunk.text, mode),
+                        i,
+                    )
+                    for i, chunk in enumerate(chunks)
+                ]
             )
-            pending[request.bank_id].extend(kept)
+        nearest = await self._nearest([r for r, _, _ in planned], prepared_all)
+        for (request, chunks, _), prepared, hits in zip(planned, prepared_all, nearest, strict=True):
+            if request.deduplicate:
+                kept, duplicate_of = self._deduplicate(
+                    prepared, hits, pending.setdefault(request.bank_id, [])
+                )
+            else:
+                kept, duplicate_of = prepared, {}
+            pending.setdefault(request.bank_id, []).extend(kept)
             batch.append((request, kept, duplicate_of, len(chunks)))
         await self._write(batch)
         planned_results = iter(
@@ -167,6 +184,17 @@ class RetainPipeline:
             return "mem_" + uuid.uuid5(_ID_NAMESPACE, name).hex
         return "mem_" + uuid.uuid4().hex
 
+    async def _find_replays(self, requests: list[RetainRequest]) -> dict[tuple[str, str], RetainResult]:
+        """Replays by ``(bank, idempotency key)``: one concurrent lookup per distinct key of the batch."""
+        keys = list(dict.fromkeys((r.bank_id, r.idempotency_key) for r in requests if r.idempotency_key))
+        found = await asyncio.gather(
+            *(
+                self._find_replay(RetainRequest(content="-", bank_id=bank, idempotency_key=key))
+                for bank, key in keys
+            )
+        )
+        return {(bank, key or ""): replay for (bank, key), replay in zip(keys, found, strict=True) if replay}
+
     async def _find_replay(self, request: RetainRequest) -> RetainResult | None:
         """Memories already written under this idempotency key (found by metadata filter alone)."""
         assert request.idempotency_key is not None
@@ -194,18 +222,44 @@ class RetainPipeline:
             return await self._llm_extractor.extract(text)
         return extract_entities_rules(text)
 
-    async def _deduplicate(
-        self, bank_id: str, prepared: list[_Prepared], pending: list[_Prepared]
+    async def _nearest(
+        self, requests: list[RetainRequest], prepared: list[list[_Prepared]]
+    ) -> list[list[list[VectorHit]]]:
+        """The stored nearest neighbour of every chunk of the batch, probed concurrently in groups
+        (a pooled store runs them in parallel); ``[]`` each when dedup is off."""
+        if self._settings.dedup_threshold >= 1.0 + 1e-9:
+            return [[[] for _ in items] for items in prepared]
+        probes = [
+            (r.bank_id, item.vector)
+            for r, items in zip(requests, prepared, strict=True)
+            if r.deduplicate
+            for item in items
+        ]
+        found: list[list[VectorHit]] = []
+        for start in range(0, len(probes), _PROBE_GROUP):
+            group = probes[start : start + _PROBE_GROUP]
+            found.extend(
+                await asyncio.gather(
+                    *(self._stores.vector.search_similar(vector, bank, limit=1) for bank, vector in group)
+                )
+            )
+        hits = iter(found)
+        return [
+            [next(hits) for _ in items] if r.deduplicate else [[] for _ in items]
+            for r, items in zip(requests, prepared, strict=True)
+        ]
+
+    def _deduplicate(
+        self, prepared: list[_Prepared], nearest: list[list[VectorHit]], pending: list[_Prepared]
     ) -> tuple[list[_Prepared], dict[str, str]]:
-        """Drop chunks whose cosine to a stored memory reaches the threshold, and exact repeats of
-        chunks earlier in the same batch (``pending``)."""
+        """Drop chunks whose cosine to a stored memory (``nearest``) reaches the threshold, and exact
+        repeats of chunks earlier in the same batch (``pending``)."""
         threshold = (self._settings.dedup_threshold + 1.0) / 2.0  # stores map cosine to (cos + 1) / 2
         if self._settings.dedup_threshold >= 1.0 + 1e-9:
             return prepared, {}
         kept: list[_Prepared] = []
         duplicate_of: dict[str, str] = {}
-        for index, item in enumerate(prepared):
-            hits = await self._stores.vector.search_similar(item.vector, bank_id, limit=1)
+        for index, (item, hits) in enumerate(zip(prepared, nearest, strict=True)):
             if hits and hits[0].score >= threshold and hits[0].id != item.memory_id:
                 duplicate_of[str(index)] = hits[0].id
                 continue
@@ -225,6 +279,7 @@ class RetainPipeline:
         }
         metadata["_content_type"] = request.content_type
         metadata["_chunk_index"] = item.chunk_index
+        metadata[RETAINED_AT] = datetime.now(UTC).isoformat()  # when it was written (last write, audit)
         if request.source:
             metadata["_source"] = request.source
         if request.idempotency_key:

@@ -23,7 +23,7 @@ from astrocyte.access_settings import DeploymentSettings
 from astrocyte.config import AstrocyteConfig, load_config
 from astrocyte.errors import ConfigError
 from astrocyte.ingest import IngestSupervisor, SourceRegistry
-from astrocyte_gateway import routes_admin, routes_health, routes_ingest, routes_memory
+from astrocyte_gateway import console, routes_admin, routes_chat, routes_health, routes_ingest, routes_memory
 from astrocyte_gateway.auth import SECURITY_SCHEMES, build_authenticator
 from astrocyte_gateway.mcp_server import McpHttpEndpoint
 from astrocyte_gateway.metrics import GatewayMetrics
@@ -136,6 +136,8 @@ def create_app(source: ConfigSource = None) -> FastAPI:
     app.include_router(routes_memory.router)
     app.include_router(routes_ingest.router)
     app.include_router(routes_admin.router)
+    app.include_router(routes_chat.router)
+    app.include_router(console.router)
     if settings.mcp:
         state.mcp = McpHttpEndpoint(memory, state.authenticator)
         app.router.routes.append(

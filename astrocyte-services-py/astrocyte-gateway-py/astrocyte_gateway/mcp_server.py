@@ -14,8 +14,8 @@ import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.fastmcp import Context, FastMCP
+from mcp.server.fastmcp.exceptions import ToolError
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -30,8 +30,10 @@ from astrocyte_gateway.problems import GatewayProblem
 __all__ = ["MCP_PRINCIPAL_ENV", "McpHttpEndpoint", "build_mcp", "run_stdio"]
 
 MCP_PRINCIPAL_ENV = "ASTROCYTE_MCP_PRINCIPAL"
+#: The SDK injects this into any tool parameter annotated with it.
+McpContext = Context[Any, Any, Any]
 #: How a tool call learns who is calling.
-ContextFor = Callable[[Context], Awaitable[AstrocyteContext]]
+ContextFor = Callable[[McpContext], Awaitable[AstrocyteContext]]
 
 
 async def _run(call: Awaitable[Any]) -> Any:
@@ -41,18 +43,25 @@ async def _run(call: Awaitable[Any]) -> Any:
         raise ToolError(f"{exc.code}: {exc}") from None
 
 
-def build_mcp(memory: Astrocyte, context_for: ContextFor) -> MCPServer:
-    """An MCP server exposing the memory tools; ``context_for`` authenticates each call."""
-    server: MCPServer = MCPServer(
+def build_mcp(memory: Astrocyte, context_for: ContextFor, *, http: bool = False) -> FastMCP:
+    """An MCP server exposing the memory tools; ``context_for`` authenticates each call.
+
+    ``http`` configures the stateless streamable-HTTP transport: credentials ride every request (no
+    ambient cookies), so DNS-rebinding checks add nothing and would reject the gateway's real host
+    names."""
+    server: FastMCP = FastMCP(
         name="astrocyte",
         instructions="Long-term memory: retain facts, recall them later, reflect to answer from memory.",
         log_level="WARNING",
+        stateless_http=http,
+        json_response=http,
+        transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False) if http else None,
     )
 
     @server.tool()
     async def memory_retain(
         content: str,
-        ctx: Context,
+        ctx: McpContext,
         bank_id: str | None = None,
         tags: list[str] | None = None,
         occurred_at: str | None = None,
@@ -66,7 +75,7 @@ def build_mcp(memory: Astrocyte, context_for: ContextFor) -> MCPServer:
     @server.tool()
     async def memory_recall(
         query: str,
-        ctx: Context,
+        ctx: McpContext,
         bank_id: str | None = None,
         bank_ids: list[str] | None = None,
         max_results: int = 10,
@@ -82,7 +91,7 @@ def build_mcp(memory: Astrocyte, context_for: ContextFor) -> MCPServer:
 
     @server.tool()
     async def memory_reflect(
-        query: str, ctx: Context, bank_id: str | None = None, max_results: int = 10
+        query: str, ctx: McpContext, bank_id: str | None = None, max_results: int = 10
     ) -> ReflectResult:
         """Answer ``query`` from memory, citing the memories used."""
         context = await context_for(ctx)
@@ -92,7 +101,7 @@ def build_mcp(memory: Astrocyte, context_for: ContextFor) -> MCPServer:
 
     @server.tool()
     async def memory_forget(
-        ctx: Context,
+        ctx: McpContext,
         bank_id: str | None = None,
         memory_ids: list[str] | None = None,
         tags: list[str] | None = None,
@@ -107,7 +116,7 @@ def build_mcp(memory: Astrocyte, context_for: ContextFor) -> MCPServer:
         return result
 
     @server.tool()
-    async def memory_list_banks(ctx: Context) -> list[str]:
+    async def memory_list_banks(ctx: McpContext) -> list[str]:
         """Banks holding memories that you may read."""
         context = await context_for(ctx)
         banks: list[str] = await _run(memory.banks(context=context))
@@ -122,8 +131,9 @@ def build_mcp(memory: Astrocyte, context_for: ContextFor) -> MCPServer:
 def http_context_for(authenticator: Authenticator) -> ContextFor:
     """Authenticate each tool call with the HTTP request's own credentials."""
 
-    async def context_for(ctx: Context) -> AstrocyteContext:
-        headers = ctx.headers
+    async def context_for(ctx: McpContext) -> AstrocyteContext:
+        request = ctx.request_context.request
+        headers = getattr(request, "headers", None)
         if headers is None:
             raise ToolError("unauthenticated: no HTTP headers on this request")
         try:
@@ -142,14 +152,8 @@ class McpHttpEndpoint:
 
     def __init__(self, memory: Astrocyte, authenticator: Authenticator) -> None:
         self._authenticator = authenticator
-        server = build_mcp(memory, http_context_for(authenticator))
-        # Credentials ride every request (no ambient cookies), so DNS-rebinding checks add nothing
-        # and would reject the gateway's real host names.
-        server.streamable_http_app(
-            stateless_http=True,
-            json_response=True,
-            transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
-        )
+        server = build_mcp(memory, http_context_for(authenticator), http=True)
+        server.streamable_http_app()  # creates the session manager
         self.session_manager: StreamableHTTPSessionManager = server.session_manager
         self._app: ASGIApp = self.session_manager.handle_request
 
@@ -195,7 +199,7 @@ async def _serve_stdio(config: str | None, principal: str | None) -> None:
 
     context = stdio_context(principal)
 
-    async def context_for(ctx: Context) -> AstrocyteContext:
+    async def context_for(ctx: McpContext) -> AstrocyteContext:
         return context
 
     async with Astrocyte.from_config(standalone_config(load_config(config))) as memory:

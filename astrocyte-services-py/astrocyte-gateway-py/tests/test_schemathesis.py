@@ -22,12 +22,22 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from astrocyte.bench.chat_upstream import ChatUpstreamServer, running_chat_upstream
+
 
 @pytest.fixture(scope="module")
-def gateway_url() -> Iterator[str]:
+def chat_upstream() -> Iterator[ChatUpstreamServer]:
+    """A local OpenAI-compatible upstream for ``/v1/chat/completions``."""
+    with running_chat_upstream() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def gateway_url(chat_upstream: ChatUpstreamServer) -> Iterator[str]:
     """The gateway served by uvicorn on its own event loop in a thread (schemathesis calls are sync)."""
     config = base_config()
     config["sources"] = {"crm": {"type": "webhook", "secret": WEBHOOK_SECRET, "target_bank": "crm"}}
+    config["chat_proxy"] = {"upstream": {"base_url": chat_upstream.base_url}}
     ready = threading.Event()
     stop = threading.Event()
     url: list[str] = []

@@ -1,0 +1,321 @@
+"""VectorStore on pgvector: cosine distance, an HNSW index per dimension, dimension fixed per bank.
+
+``astrocyte_vector_banks`` records each bank's dimension (set by its first write, checked on every
+later write and query) and how many items it holds. An ``embedding`` column of plain ``vector`` holds
+banks of any dimension; for each dimension in use there is one partial HNSW index on
+``embedding::vector(N)`` (created on first sight of that dimension), which a search uses when the bank
+is large and unfiltered. Small banks and filtered searches scan the bank's rows exactly instead: HNSW
+applies ``WHERE`` after the graph walk, so it could return fewer than ``limit`` matches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+from psycopg import AsyncConnection, sql
+
+from astrocyte.errors import DimensionMismatchError, InvalidRequestError
+from astrocyte.types import VectorFilters, VectorHit, VectorItem
+from astrocyte_postgres._rows import as_utc, filter_sql, metadata_json
+from astrocyte_postgres.store import PostgresStoreBase
+
+__all__ = ["PostgresVectorStore"]
+
+_COLUMNS = "id, text, metadata, tags, occurred_at"
+_INDEX_LOCK = 0x68736E77  # "hsnw": advisory lock class for index creation
+
+
+def _vector_text(vector: list[float]) -> str:
+    """pgvector's text input ``[x,y,...]``; rejects NaN/infinity, which pgvector refuses too."""
+    array = np.asarray(vector, dtype=np.float32)
+    if not np.all(np.isfinite(array)):
+        raise InvalidRequestError("vector contains NaN or infinity", field="vector")
+    return "[" + ",".join(map(repr, array.tolist())) + "]"
+
+
+def _score(distance: float | None) -> float:
+    """Cosine distance in [0, 2] → (cos + 1) / 2 in [0, 1]; a zero vector (NaN) scores 0.5."""
+    if distance is None or math.isnan(distance):
+        return 0.5
+    return min(1.0, max(0.0, 1.0 - distance / 2.0))
+
+
+def _check_batch(items: list[VectorItem]) -> dict[str, int]:
+    """Each bank's dimension in the batch; mixed dimensions within a bank write nothing."""
+    dims: dict[str, int] = {}
+    for item in items:
+        if not item.vector:
+            raise InvalidRequestError("vector must not be empty", field="vector")
+        expected = dims.setdefault(item.bank_id, len(item.vector))
+        if len(item.vector) != expected:
+            raise DimensionMismatchError(
+                f"bank {item.bank_id!r}: item {item.id!r} has {len(item.vector)} dimensions, "
+                f"others in the batch have {expected}",
+                field="vector",
+            )
+    return dims
+
+
+class PostgresVectorStore(PostgresStoreBase):
+    """pgvector store (config: ``dsn``, ``schema``, pool sizes, HNSW and exact-search tuning).
+
+    ``exact_search_below``: banks with fewer items are searched exactly (always exact when filtered).
+    ``hnsw_m`` / ``hnsw_ef_construction`` / ``hnsw_ef_search``: HNSW build and query parameters.
+    """
+
+    _component = "vector"
+
+    def __init__(
+        self,
+        *,
+        dsn: str | None = None,
+        schema: str = "public",
+        min_pool_size: int = 1,
+        max_pool_size: int = 10,
+        migrate_on_start: bool = True,
+        connect_timeout_s: float = 10.0,
+        exact_search_below: int = 2000,
+        hnsw_m: int = 16,
+        hnsw_ef_construction: int = 64,
+        hnsw_ef_search: int = 100,
+    ) -> None:
+        super().__init__(
+            dsn=dsn,
+            schema=schema,
+            min_pool_size=min_pool_size,
+            max_pool_size=max_pool_size,
+            migrate_on_start=migrate_on_start,
+            connect_timeout_s=connect_timeout_s,
+        )
+        self._exact_below = exact_search_below
+        self._hnsw_m = hnsw_m
+        self._hnsw_ef_construction = hnsw_ef_construction
+        self._hnsw_ef_search = hnsw_ef_search
+        self._indexed_dims: set[int] = set()
+        self._index_lock = asyncio.Lock()
+
+    # ----------------------------------------------------------------- writes
+
+    async def store_vectors(self, items: list[VectorItem]) -> list[str]:
+        if not items:
+            return []
+        dims = _check_batch(items)
+        latest: dict[tuple[str, str], VectorItem] = {(i.bank_id, i.id): i for i in items}
+        by_bank: dict[str, list[VectorItem]] = defaultdict(list)
+        for (bank_id, _), item in sorted(latest.items()):  # one lock order for every writer
+            by_bank[bank_id].append(item)
+        async with self._connection() as conn:
+            for dim in sorted(set(dims.values()) - self._indexed_dims):
+                await self._ensure_index(conn, dim)
+            async with conn.transaction():
+                for bank_id, bank_items in by_bank.items():
+                    await self._write_bank(conn, bank_id, dims[bank_id], bank_items)
+        return [item.id for item in items]
+
+    async def _ensure_index(self, conn: AsyncConnection[Any], dim: int) -> None:
+        name = sql.Identifier(f"astrocyte_vectors_hnsw_{dim}")
+        async with self._index_lock, conn.transaction():
+            # Concurrent CREATE INDEX IF NOT EXISTS of one name can collide: serialise across processes.
+            await conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (_INDEX_LOCK, dim))
+            await conn.execute(
+                sql.SQL(
+                    "CREATE INDEX IF NOT EXISTS {} ON astrocyte_vectors USING hnsw"
+                    " ((embedding::public.vector({dim})) public.vector_cosine_ops)"
+                    " WITH (m = {m}, ef_construction = {ef}) WHERE dimensions = {dim}"
+                ).format(
+                    name,
+                    dim=sql.Literal(dim),
+                    m=sql.Literal(self._hnsw_m),
+                    ef=sql.Literal(self._hnsw_ef_construction),
+                )
+            )
+        self._indexed_dims.add(dim)
+
+    async def _write_bank(
+        self, conn: AsyncConnection[Any], bank_id: str, dim: int, items: list[VectorItem]
+    ) -> None:
+        # Upserting the bank row locks it: writers of one bank serialise, and the count stays exact.
+        cursor = await conn.execute(
+            "INSERT INTO astrocyte_vector_banks (bank_id, dimensions) VALUES (%s, %s)"
+            " ON CONFLICT (bank_id) DO UPDATE SET bank_id = EXCLUDED.bank_id RETURNING dimensions",
+            (bank_id, dim),
+        )
+        row = await cursor.fetchone()
+        assert row is not None
+        if int(row[0]) != dim:
+            raise DimensionMismatchError(
+                f"bank {bank_id!r} holds {row[0]}-dimensional vectors, got {dim}", field="vector"
+            )
+        cursor = await conn.execute(
+            "INSERT INTO astrocyte_vectors"
+            " (bank_id, id, dimensions, embedding, text, metadata, tags, occurred_at)"
+            " SELECT %s, u.id, %s, u.embedding::public.vector, u.text, u.metadata::jsonb,"
+            " ARRAY(SELECT jsonb_array_elements_text(u.tags::jsonb)), u.occurred_at"
+            " FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::timestamptz[])"
+            " AS u(id, embedding, text, metadata, tags, occurred_at)"
+            " ON CONFLICT (bank_id, id) DO UPDATE SET embedding = EXCLUDED.embedding,"
+            " dimensions = EXCLUDED.dimensions, text = EXCLUDED.text, metadata = EXCLUDED.metadata,"
+            " tags = EXCLUDED.tags, occurred_at = EXCLUDED.occurred_at"
+            " RETURNING (xmax = 0)",
+            (
+                bank_id,
+                dim,
+                [i.id for i in items],
+                [_vector_text(i.vector) for i in items],
+                [i.text for i in items],
+                [metadata_json(i.metadata) for i in items],
+                [json.dumps(i.tags, ensure_ascii=False) for i in items],
+                [as_utc(i.occurred_at) for i in items],
+            ),
+        )
+        inserted = sum(1 for (fresh,) in await cursor.fetchall() if fresh)
+        if inserted:
+            await conn.execute(
+                "UPDATE astrocyte_vector_banks SET item_count = item_count + %s WHERE bank_id = %s",
+                (inserted, bank_id),
+            )
+
+    async def delete(self, ids: list[str], bank_id: str) -> int:
+        if not ids:
+            return 0
+        async with self._connection() as conn, conn.transaction():
+            cursor = await conn.execute(
+                "WITH gone AS (DELETE FROM astrocyte_vectors WHERE bank_id = %s AND id = ANY(%s)"
+                " RETURNING 1) SELECT count(*) FROM gone",
+                (bank_id, list(dict.fromkeys(ids))),
+            )
+            row = await cursor.fetchone()
+            removed = int(row[0]) if row else 0
+            if removed:
+                await conn.execute(
+                    "UPDATE astrocyte_vector_banks SET item_count = item_count - %s WHERE bank_id = %s",
+                    (removed, bank_id),
+                )
+        return removed
+
+    # ----------------------------------------------------------------- reads
+
+    async def search_similar(
+        self,
+        query_vector: list[float],
+        bank_id: str,
+        limit: int = 10,
+        filters: VectorFilters | None = None,
+    ) -> list[VectorHit]:
+        if not query_vector:
+            raise InvalidRequestError("query vector must not be empty", field="query_vector")
+        query = _vector_text(query_vector)
+        if limit < 1:
+            return []
+        async with self._connection() as conn:
+            cursor = await conn.execute(
+                "SELECT b.dimensions, b.item_count,"
+                " (SELECT sum(item_count) FROM astrocyte_vector_banks o WHERE o.dimensions = b.dimensions)"
+                " FROM astrocyte_vector_banks b WHERE b.bank_id = %s",
+                (bank_id,),
+            )
+            bank = await cursor.fetchone()
+            if bank is None or int(bank[1]) == 0:
+                return []
+            dim, count, same_dim_total = int(bank[0]), int(bank[1]), int(bank[2])
+            if len(query_vector) != dim:
+                raise DimensionMismatchError(
+                    f"bank {bank_id!r} holds {dim}-dimensional vectors, the query has {len(query_vector)}",
+                    field="query_vector",
+                )
+            where, params = filter_sql(filters)
+            if where or count < self._exact_below or dim not in await self._indexed(conn, dim):
+                return await self._exact(conn, query, bank_id, limit, where, params)
+            # HNSW filters by bank after the walk: widen the candidate list by the bank's share.
+            ef = min(1000, max(self._hnsw_ef_search, limit * 2 * math.ceil(same_dim_total / count)))
+            hits = await self._approximate(conn, query, bank_id, dim, limit, ef)
+            if len(hits) < min(limit, count):
+                return await self._exact(conn, query, bank_id, limit, where, params)
+            return hits
+
+    async def _indexed(self, conn: AsyncConnection[Any], dim: int) -> set[int]:
+        if dim not in self._indexed_dims:
+            cursor = await conn.execute(
+                "SELECT 1 FROM pg_indexes WHERE schemaname = %s AND indexname = %s",
+                (self.schema, f"astrocyte_vectors_hnsw_{dim}"),
+            )
+            if await cursor.fetchone() is not None:
+                self._indexed_dims.add(dim)
+        return self._indexed_dims
+
+    async def _exact(
+        self,
+        conn: AsyncConnection[Any],
+        query: str,
+        bank_id: str,
+        limit: int,
+        where: str,
+        params: list[Any],
+    ) -> list[VectorHit]:
+        # Ordering by the plain column (not the indexed ::vector(N) expression) keeps this an exact scan.
+        cursor = await conn.execute(
+            f"SELECT {_COLUMNS}, embedding <=> %s::public.vector AS distance FROM astrocyte_vectors"
+            f" WHERE bank_id = %s{where} ORDER BY distance NULLS LAST, id LIMIT %s",
+            (query, bank_id, *params, limit),
+        )
+        return [_hit(row) for row in await cursor.fetchall()]
+
+    async def _approximate(
+        self, conn: AsyncConnection[Any], query: str, bank_id: str, dim: int, limit: int, ef: int
+    ) -> list[VectorHit]:
+        typed = sql.SQL("public.vector({})").format(sql.Literal(dim))
+        statement = sql.SQL(
+            "SELECT {columns}, embedding::{typed} <=> %s::{typed} AS distance FROM astrocyte_vectors"
+            " WHERE dimensions = {dim} AND bank_id = %s ORDER BY distance LIMIT %s"
+        ).format(columns=sql.SQL(_COLUMNS), typed=typed, dim=sql.Literal(dim))
+        async with conn.transaction():
+            await conn.execute("SELECT set_config('hnsw.ef_search', %s, true)", (str(ef),))
+            cursor = await conn.execute(statement, (query, bank_id, limit))
+            rows = await cursor.fetchall()
+        return [_hit(row) for row in rows]
+
+    async def list_vectors(self, bank_id: str, offset: int = 0, limit: int = 100) -> list[VectorItem]:
+        if limit < 1:
+            return []
+        async with self._connection() as conn:
+            cursor = await conn.execute(
+                f"SELECT {_COLUMNS}, embedding::text FROM astrocyte_vectors WHERE bank_id = %s"
+                " ORDER BY id LIMIT %s OFFSET %s",
+                (bank_id, limit, max(0, offset)),
+            )
+            rows = await cursor.fetchall()
+        return [
+            VectorItem(
+                id=row[0],
+                bank_id=bank_id,
+                vector=json.loads(row[5]),
+                text=row[1],
+                metadata=row[2],
+                tags=list(row[3]),
+                occurred_at=row[4],
+            )
+            for row in rows
+        ]
+
+    async def list_banks(self) -> list[str]:
+        async with self._connection() as conn:
+            cursor = await conn.execute(
+                "SELECT bank_id FROM astrocyte_vector_banks WHERE item_count > 0 ORDER BY bank_id"
+            )
+            return [str(row[0]) for row in await cursor.fetchall()]
+
+
+def _hit(row: tuple[Any, ...]) -> VectorHit:
+    return VectorHit(
+        id=row[0],
+        text=row[1],
+        metadata=row[2],
+        tags=list(row[3]),
+        occurred_at=row[4],
+        score=_score(row[5]),
+    )

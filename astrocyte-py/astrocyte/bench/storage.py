@@ -1,0 +1,248 @@
+"""Storage benchmark: bulk retain throughput and recall latency through the framework, each beside
+the raw engine calls of the same stores measured in the same run.
+
+For each size ``n`` a fresh bank is filled with ``n`` synthetic conversation-like memories (names,
+places and topics, so every recall strategy has work) through ``Astrocyte.retain_many`` with
+precomputed embeddings (the embedder is a lookup: embedding cost is excluded). The raw write rate is
+``store_vectors`` + ``store_documents`` of the same kind of items into a side bank. Recall is measured
+two ways per query, alternating so load noise hits both alike:
+
+* ``vector``: ``recall(strategies=["vector"])`` vs the raw ``search_similar`` it wraps;
+* ``hybrid``: full ``recall`` (vector + full text + graph, fused) vs the raw calls those strategies
+  make, run concurrently as the pipeline runs them.
+
+Framework times exclude the query embedding (``trace.embedding_ms``). Pure functions build the data
+and the statistics; :func:`run_storage_bench` does the I/O.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import statistics
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from astrocyte._facade import Astrocyte
+from astrocyte.embeddings.hashing import HashingEmbedder
+from astrocyte.pipeline.entities import entity_id, extract_entities_rules
+from astrocyte.pipeline.stores import MemoryStores
+from astrocyte.types import Document, RetainRequest, VectorItem
+
+__all__ = [
+    "LatencyStats",
+    "PrecomputedEmbedder",
+    "SizeReport",
+    "StorageReport",
+    "latency_stats",
+    "run_storage_bench",
+    "synthetic_memories",
+    "synthetic_queries",
+]
+
+_NAMES = ("Alice", "Bruno", "Chen", "Dara", "Emeka", "Farah", "Goran", "Hana", "Ivan", "Juno", "Kofi", "Lena")
+_PLACES = ("Berlin", "Lisbon", "Nairobi", "Osaka", "Quito", "Oslo", "Perth", "Cairo", "Denver", "Hanoi")
+_TOPICS = (
+    "adoption agencies", "a camping trip", "the pottery class", "a marathon", "the new job",
+    "a sunset painting", "the book club", "a jazz concert", "the garden", "a chess match",
+    "the bakery", "a sailing course", "the photo exhibit", "a cooking contest", "the hiking club",
+)  # fmt: skip
+_VERBS = ("talked about", "planned", "wrote about", "remembered", "asked about", "enjoyed", "worried about")
+_FILLER = (
+    "yesterday", "last week", "with friends", "after work", "for the kids", "on the weekend",
+    "again", "for hours", "quietly", "with the family", "at night", "in the morning",
+)  # fmt: skip
+
+
+def synthetic_memories(count: int, seed: int = 0) -> list[str]:
+    """``count`` distinct memory texts (a serial number keeps each unique)."""
+    rng = random.Random(seed)
+    return [
+        f"{rng.choice(_NAMES)} {rng.choice(_VERBS)} {rng.choice(_TOPICS)} in {rng.choice(_PLACES)} "
+        f"{rng.choice(_FILLER)}, note {i}."
+        for i in range(count)
+    ]
+
+
+def synthetic_queries(count: int, seed: int = 1) -> list[str]:
+    rng = random.Random(seed)
+    return [
+        f"What did {rng.choice(_NAMES)} say about {rng.choice(_TOPICS)} in {rng.choice(_PLACES)}?"
+        for _ in range(count)
+    ]
+
+
+class PrecomputedEmbedder:
+    """An :class:`~astrocyte.provider.EmbeddingProvider` that looks vectors up (computed beforehand)."""
+
+    SPI_VERSION: ClassVar[int] = 1
+
+    def __init__(self, vectors: Mapping[str, list[float]], dimensions: int) -> None:
+        self._vectors = dict(vectors)
+        self._dimensions = dimensions
+
+    @property
+    def dimensions(self) -> int:
+        return self._dimensions
+
+    async def embed(self, texts: list[str]) -> list[list[float]]:
+        return [self._vectors[text] for text in texts]
+
+
+@dataclass(frozen=True, slots=True)
+class LatencyStats:
+    p50_ms: float
+    p95_ms: float
+
+
+def latency_stats(samples_ms: Sequence[float]) -> LatencyStats:
+    """Median and 95th percentile (nearest rank) of ``samples_ms``."""
+    ordered = sorted(samples_ms)
+    if not ordered:
+        return LatencyStats(0.0, 0.0)
+    p95 = ordered[min(len(ordered) - 1, max(0, round(0.95 * len(ordered)) - 1))]
+    return LatencyStats(statistics.median(ordered), p95)
+
+
+@dataclass(slots=True)
+class SizeReport:
+    n: int
+    retain_per_s: float
+    raw_write_per_s: float
+    recall: dict[str, tuple[LatencyStats, LatencyStats]] = field(default_factory=dict)
+    """strategy set → (framework, raw engine)."""
+
+
+@dataclass(slots=True)
+class StorageReport:
+    store: str
+    dimensions: int
+    queries: int
+    sizes: list[SizeReport] = field(default_factory=list)
+
+
+Progress = Callable[[str, int, int], None]
+"""``progress(stage, done, total)``."""
+
+
+async def _fill(memory: Astrocyte, bank: str, texts: list[str], batch: int, progress: Progress) -> float:
+    started = time.perf_counter()
+    for start in range(0, len(texts), batch):
+        requests = [RetainRequest(content=t, bank_id=bank) for t in texts[start : start + batch]]
+        await memory.retain_many(requests)
+        progress("retain", min(start + batch, len(texts)), len(texts))
+    return len(texts) / (time.perf_counter() - started)
+
+
+def _raw(memory: Astrocyte) -> MemoryStores:
+    """The stores without the framework's circuit-breaker wrappers (the same instances underneath)."""
+    stores = memory.stores
+    return MemoryStores(
+        vector=getattr(stores.vector, "_inner", stores.vector),
+        embedder=stores.embedder,
+        document=getattr(stores.document, "_inner", stores.document),
+        graph=getattr(stores.graph, "_inner", stores.graph),
+    )
+
+
+async def _raw_write(
+    stores: MemoryStores, bank: str, texts: list[str], vectors: Mapping[str, list[float]], batch: int
+) -> float:
+    started = time.perf_counter()
+    for start in range(0, len(texts), batch):
+        part = texts[start : start + batch]
+        ids = [f"raw_{uuid.uuid4().hex}" for _ in part]
+        await stores.vector.store_vectors(
+            [
+                VectorItem(id=i, bank_id=bank, vector=vectors[t], text=t)
+                for i, t in zip(ids, part, strict=True)
+            ]
+        )
+        if stores.document is not None:
+            await stores.document.store_documents(
+                [Document(id=i, text=t) for i, t in zip(ids, part, strict=True)], bank
+            )
+    return len(texts) / (time.perf_counter() - started)
+
+
+async def _raw_hybrid(stores: MemoryStores, query: str, vector: list[float], bank: str, pool: int) -> None:
+    """The store calls the hybrid recall strategies make, concurrently, without the framework."""
+    calls: list[Any] = [stores.vector.search_similar(vector, bank, limit=pool)]
+    if stores.document is not None:
+        calls.append(stores.document.search_fulltext(query, bank, limit=pool))
+    graph = stores.graph
+    if graph is not None:
+        names = [e.name for e in extract_entities_rules(query)]
+
+        async def via_graph() -> None:
+            assert graph is not None
+            found = await asyncio.gather(*(graph.query_entities(n, bank, limit=3) for n in names))
+            ids = list(dict.fromkeys(e.id for group in found for e in group)) or [entity_id(n) for n in names]
+            if ids:
+                await graph.query_neighbors(ids, bank, max_depth=1, limit=pool)
+
+        calls.append(via_graph())
+    await asyncio.gather(*calls)
+
+
+async def _measure_recall(
+    memory: Astrocyte, bank: str, queries: list[str], vectors: Mapping[str, list[float]], progress: Progress
+) -> dict[str, tuple[LatencyStats, LatencyStats]]:
+    pool = memory.config.recall.candidate_pool
+    raw_stores = _raw(memory)
+    samples: dict[str, tuple[list[float], list[float]]] = {"vector": ([], []), "hybrid": ([], [])}
+    for done, query in enumerate(queries, start=1):
+        vector = vectors[query]
+        for name, strategies in (("vector", ["vector"]), ("hybrid", None)):
+            framework, raw = samples[name]
+            started = time.perf_counter()
+            result = await memory.recall(query, bank_id=bank, strategies=strategies)
+            framework.append((time.perf_counter() - started) * 1000 - result.trace.embedding_ms)
+            started = time.perf_counter()
+            if strategies == ["vector"]:
+                await raw_stores.vector.search_similar(vector, bank, limit=pool)
+            else:
+                await _raw_hybrid(raw_stores, query, vector, bank, pool)
+            raw.append((time.perf_counter() - started) * 1000)
+        progress("recall", done, len(queries))
+    return {name: (latency_stats(f), latency_stats(r)) for name, (f, r) in samples.items()}
+
+
+async def run_storage_bench(
+    store_config: Mapping[str, Any],
+    sizes: Sequence[int],
+    *,
+    store: str,
+    queries: int = 200,
+    batch: int = 500,
+    raw_write_sample: int = 5000,
+    dimensions: int = 384,
+    progress: Progress | None = None,
+) -> StorageReport:
+    """Run the benchmark for each of ``sizes`` on the stores ``store_config`` selects."""
+    report_progress: Progress = progress or (lambda stage, done, total: None)
+    texts = synthetic_memories(max(sizes) + raw_write_sample)
+    query_texts = synthetic_queries(queries)
+    hashing = HashingEmbedder(dimensions=dimensions)
+    vectors = dict(zip(texts + query_texts, await hashing.embed(texts + query_texts), strict=True))
+    config = {
+        **store_config,
+        # Every synthetic memory is distinct; keep them all (probes still run, as in production).
+        "retain": {"dedup_threshold": 1.0},
+        "homeostasis": {"max_recall_results": 100},
+    }
+    report = StorageReport(store=store, dimensions=dimensions, queries=queries)
+    run_id = uuid.uuid4().hex[:8]
+    async with Astrocyte.from_config(config) as memory:
+        memory.stores.embedder = PrecomputedEmbedder(vectors, dimensions)
+        for size in sizes:
+            bank = f"bench-{run_id}-{size}"
+            retain_rate = await _fill(memory, bank, texts[:size], batch, report_progress)
+            sample = texts[max(sizes) : max(sizes) + min(raw_write_sample, size)]
+            raw_rate = await _raw_write(_raw(memory), f"{bank}-raw", sample, vectors, batch)
+            recall = await _measure_recall(memory, bank, query_texts, vectors, report_progress)
+            report.sizes.append(SizeReport(size, retain_rate, raw_rate, recall))
+    return report
