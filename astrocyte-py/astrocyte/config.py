@@ -176,6 +176,10 @@ class RecallSettings(_Section):
         gt=0.0,
         description="Adjacent memories further apart in time than this belong to another session: no spreading.",
     )
+    fulltext_keywords: bool = Field(
+        default=True,
+        description="Drop question words and pronouns ('what', 'did', 'you') from the full-text query.",
+    )
     speaker_boost: float = Field(
         default=0.2,
         ge=0.0,
