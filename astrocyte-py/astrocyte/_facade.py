@@ -17,6 +17,7 @@ from astrocyte.access import AccessPolicy
 from astrocyte.config import AstrocyteConfig, load_config
 from astrocyte.errors import InvalidRequestError
 from astrocyte.identity import AstrocyteContext
+from astrocyte.mip.router import IntentDeniedError, MipRouter
 from astrocyte.pipeline.forget import forget as _forget
 from astrocyte.pipeline.recall import RecallPipeline
 from astrocyte.pipeline.reflect import build_context, extractive_answer, llm_answer
@@ -24,7 +25,10 @@ from astrocyte.pipeline.retain import RetainPipeline
 from astrocyte.pipeline.stores import MemoryStores
 from astrocyte.policy.audit import AuditSink
 from astrocyte.policy.breaker import guard_stores
+from astrocyte.recall.authority import RecallAuthority
+from astrocyte.recall.pipelines import RecallPipelines
 from astrocyte.recall.proxy import ProxyRecall
+from astrocyte.recall.tiered import TieredRecall
 from astrocyte.transports import load_outbound_transport, with_transport
 from astrocyte.types import (
     ForgetRequest,
@@ -33,6 +37,7 @@ from astrocyte.types import (
     RecallResult,
     ReflectRequest,
     ReflectResult,
+    RetainCopy,
     RetainRequest,
     RetainResult,
 )
@@ -80,19 +85,36 @@ class Astrocyte:
         )
         self._recall = RecallPipeline(stores, config.recall, config.homeostasis, self._proxies)
         self._gate = Gate(config, stores, audit_sink)
+        # Issue 8 knobs, each off unless enabled: recall_authority, mip, tiered_retrieval.
+        self._authority = RecallAuthority(config.recall_authority)
+        self._mip = MipRouter.from_config(config.mip)
+        self._pipelines = RecallPipelines(stores, config.recall, config.homeostasis, self._proxies)
+        self._tiered = (
+            TieredRecall(
+                stores,
+                self._pipelines,
+                self._proxies,
+                config.tiered_retrieval,
+                config.recall.rrf_k,
+                config.recall.fusion,
+            )
+            if config.tiered_retrieval.enabled
+            else None
+        )
 
     # ------------------------------------------------------------------ construction
 
     @classmethod
     def from_config(
         cls,
-        source: str | os.PathLike[str] | Mapping[str, Any] | None = None,
+        source: str | os.PathLike[str] | Mapping[str, Any] | AstrocyteConfig | None = None,
         *,
         audit_sink: AuditSink | None = None,
     ) -> Astrocyte:
-        """Build from a YAML/JSON file, a dict, or (``None``) ``./astrocyte.yaml`` or the embedded default.
+        """Build from a YAML/JSON file, a dict, a loaded :class:`AstrocyteConfig`, or (``None``)
+        ``./astrocyte.yaml`` or the embedded default.
         Audit events go to ``audit_sink`` (default: JSON lines on the ``astrocyte.audit`` logger)."""
-        config = load_config(source)
+        config = source if isinstance(source, AstrocyteConfig) else load_config(source)
         return cls(config, _build_stores(config), audit_sink=audit_sink)
 
     @property
@@ -133,7 +155,7 @@ class Astrocyte:
             request = _coerce(RetainRequest, None, {"content": content, "bank_id": bank_id, **fields})
         else:
             request = _coerce(RetainRequest, content, {"bank_id": bank_id, **fields})
-        return (await self._gate.retain(context, [request], self._retain.retain_many))[0]
+        return (await self._retain_routed([request], context))[0]
 
     async def retain_many(
         self,
@@ -145,7 +167,7 @@ class Astrocyte:
         batch = [
             _coerce(RetainRequest, r, {"bank_id": self._gate.bank_for(None, r, context)}) for r in requests
         ]
-        return await self._gate.retain(context, batch, self._retain.retain_many)
+        return await self._retain_routed(batch, context)
 
     async def recall(
         self,
@@ -158,9 +180,12 @@ class Astrocyte:
     ) -> RecallResult:
         """The memories most relevant to ``query``. ``now`` anchors relative times ("last May")."""
         request = self._recall_request(query, bank_id, fields)
-        banks = self._banks(request, context)
+        banks, weights, rules = self._route_recall("recall", request, self._banks(request, context), context)
         await self._gate.read("recall", context, banks, request.query)
-        return await self._recall.recall(request, banks, now=now)
+        result = await self._recall_hits(request, banks, now, weights, rules)
+        if self._authority.enabled:
+            result.authority_context = self._authority.context(result.hits)
+        return result
 
     async def reflect(
         self,
@@ -184,13 +209,19 @@ class Astrocyte:
             tags=request.tags,
             time_range=request.time_range,
         )
-        banks = self._banks(recall_request, context)
+        banks, weights, rules = self._route_recall(
+            "reflect", recall_request, self._banks(recall_request, context), context
+        )
         await self._gate.read("reflect", context, banks, request.query)
-        recalled = await self._recall.recall(recall_request, banks, now=now)
+        recalled = await self._recall_hits(recall_request, banks, now, weights, rules)
         limit = self.config.homeostasis.max_reflect_context_tokens
         context_hits = build_context(recalled.hits, min(request.max_tokens or limit, limit))
+        authority = self._authority.applies_to_reflect
         if self.stores.llm is not None:
-            return await llm_answer(request.query, context_hits, self.stores.llm)
+            block = self._authority.context(context_hits).text if authority else None
+            return await llm_answer(request.query, context_hits, self.stores.llm, authority=block)
+        if authority:
+            return self._authority.extractive_answer(request.query, context_hits)
         return extractive_answer(request.query, context_hits)
 
     async def forget(
@@ -206,11 +237,76 @@ class Astrocyte:
         ids = list(memory_ids) if memory_ids is not None else None
         bank_id = self._gate.bank_for(bank_id, request, context)
         forget_request = _coerce(ForgetRequest, request, {"bank_id": bank_id, "memory_ids": ids, **fields})
-        return await self._gate.forget(context, forget_request, lambda r: _forget(self.stores, r))
+        try:
+            return await self._gate.forget(context, forget_request, lambda r: _forget(self.stores, r))
+        finally:
+            self._invalidate([forget_request.bank_id])
 
     async def banks(self, *, context: AstrocyteContext | None = None) -> list[str]:
         """Banks that hold at least one memory (with a ``context``: only those it may read)."""
         return self._gate.readable(context, await self.stores.vector.list_banks())
+
+    # ------------------------------------------------------------------ issue 8 hooks
+
+    async def _retain_routed(
+        self, batch: list[RetainRequest], context: AstrocyteContext | None
+    ) -> list[RetainResult]:
+        """Retain with mip fan-out and authority tiers; one result per request of ``batch`` (copies
+        written to further banks are in its ``fanout``)."""
+        try:
+            routed = [
+                [self._authority.stamp(r) for r in self._mip.route_retain(req, context)] for req in batch
+            ]
+        except IntentDeniedError as exc:
+            self._gate.refused("retain", context, exc.bank_id, exc)
+            raise
+        flat = [copy for copies in routed for copy in copies]
+        try:
+            results = iter(await self._gate.retain(context, flat, self._retain.retain_many))
+        finally:
+            self._invalidate([r.bank_id for r in flat])
+        grouped = [[next(results) for _ in copies] for copies in routed]
+        return [
+            first.model_copy(
+                update={"fanout": [RetainCopy.model_validate(r.model_dump(exclude={"fanout"})) for r in rest]}
+            )
+            for first, *rest in grouped
+        ]
+
+    def _route_recall(
+        self, action: str, request: RecallRequest, banks: list[str], context: AstrocyteContext | None
+    ) -> tuple[list[str], dict[str, float] | None, list[str]]:
+        """(banks, strategy weights, deciding mip rules) for a recall or reflect."""
+        if not self._mip.enabled:
+            return banks, None, []
+        try:
+            route = self._mip.route_recall(request.query, banks, request.tags, context)
+        except IntentDeniedError as exc:
+            self._gate.refused(action, context, exc.bank_id, exc)
+            raise
+        return route.banks, route.strategies, route.rules
+
+    async def _recall_hits(
+        self,
+        request: RecallRequest,
+        banks: list[str],
+        now: datetime | None,
+        weights: dict[str, float] | None,
+        rules: list[str],
+    ) -> RecallResult:
+        if self._tiered is not None:
+            result = await self._tiered.recall(request, banks, now=now, weights=weights)
+        else:
+            pipeline = self._recall if weights is None else self._pipelines.get(weights)
+            result = await pipeline.recall(request, banks, now=now)
+        if rules:
+            result.trace.notes.append(f"mip: routed by {', '.join(rules)} to banks {banks}")
+        return result
+
+    def _invalidate(self, banks: list[str]) -> None:
+        if self._tiered is not None:
+            for bank in dict.fromkeys(banks):
+                self._tiered.cache.invalidate(bank)
 
     def _recall_request(
         self, query: str | RecallRequest | Mapping[str, Any], bank_id: str | None, fields: dict[str, Any]

@@ -38,9 +38,13 @@ from pydantic import (
 )
 
 from astrocyte.access_settings import Agents, BankGrants, DeploymentSettings, IdentitySettings
+from astrocyte.chat_proxy.settings import ChatProxySettings
 from astrocyte.errors import ConfigError
 from astrocyte.ingest.settings import ExtractionProfiles, Sources
+from astrocyte.mip.settings import MipConfig
+from astrocyte.pipeline.fusion import FusionMode
 from astrocyte.policy.settings import PolicySettings
+from astrocyte.recall_settings import RecallAuthority, RecallAuthorityConfig, TieredRetrievalConfig
 from astrocyte.transport_config import OutboundTransportSettings
 
 __all__ = [
@@ -146,7 +150,7 @@ class RecallSettings(_Section):
         default=50, ge=1, description="Candidates each strategy contributes to fusion."
     )
     rerank: bool = Field(default=False, description="Run the configured reranker over fused hits.")
-    fusion: Literal["score", "rrf"] = Field(
+    fusion: FusionMode = Field(
         default="score",
         description="How strategy rankings are combined: 'score' (min-max normalised scores blended "
         "with a rank prior, weighted) or 'rrf' (weighted reciprocal-rank fusion, ranks only).",
@@ -158,10 +162,10 @@ class RecallSettings(_Section):
         description="Share of the rank prior in 'score' fusion (0 = scores only, 1 = ranks only).",
     )
     neighbor_window: int = Field(
-        default=1,
+        default=0,
         ge=0,
-        description="Turns on each side of a top hit that receive part of its score (0 disables; "
-        "needs a document store with neighbour lookup).",
+        description="Turns on each side of a top hit that receive part of its score (0 disables; the "
+        "conversational profile uses 1; needs a document store with neighbour lookup).",
     )
     neighbor_weight: float = Field(
         default=0.3,
@@ -309,6 +313,25 @@ class AstrocyteConfig(_Section):
     sources: Sources = Field(
         default_factory=dict,
         description="Ingest sources and recall proxies by id (after extraction_profiles: references are checked).",
+    )
+    # Three separate knobs, all off by default (issue 8): trust, routing, recall cost.
+    recall_authority: RecallAuthority = Field(
+        default_factory=RecallAuthorityConfig,
+        description="Truth precedence: authority tiers stamped at retain, authority_context at recall.",
+    )
+    mip: MipConfig = Field(
+        default_factory=MipConfig, description="Memory intent protocol: rules routing retain/recall to banks."
+    )
+    tiered_retrieval: TieredRetrievalConfig = Field(
+        default_factory=TieredRetrievalConfig,
+        description="Cost-tiered recall: cache, vector+fulltext, graph+proxies, LLM; stop when sufficient.",
+    )
+    chat_proxy: ChatProxySettings = Field(
+        default_factory=ChatProxySettings, description="The memory-augmented chat proxy of the gateway."
+    )
+    gateway: dict[str, JsonValue] = Field(
+        default_factory=dict,
+        description="Settings of the standalone gateway (auth, CORS, limits); validated by astrocyte-gateway.",
     )
 
     @field_validator("profile", mode="after")
@@ -573,6 +596,10 @@ def _section_model(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
         annotation = field.annotation if field is not None else None
         if get_origin(annotation) is dict:  # a mapping of sections keyed by name (sources.<id>)
             annotation = get_args(annotation)[1]
+            if next(parts, None) is None:
+                return None
+        elif get_origin(annotation) is list:  # a list of sections (mip.rules[0])
+            annotation = get_args(annotation)[0]
             if next(parts, None) is None:
                 return None
         if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):

@@ -14,6 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 __all__ = [
     "PORTABLE_MODELS",
+    "AuthorityContext",
+    "AuthorityTierGroup",
     "ContentType",
     "Document",
     "DocumentFilters",
@@ -37,9 +39,11 @@ __all__ = [
     "RecallTrace",
     "ReflectRequest",
     "ReflectResult",
+    "RetainCopy",
     "RetainRequest",
     "RetainResult",
     "StrategyTrace",
+    "TierTrace",
     "TimeRange",
     "VectorFilters",
     "VectorHit",
@@ -236,7 +240,9 @@ class RetainRequest(_Portable):
         return value
 
 
-class RetainResult(_Portable):
+class RetainCopy(_Portable):
+    """What one retain wrote into one bank."""
+
     memory_ids: list[str] = Field(description="Ids of the memories written (one per chunk).")
     bank_id: str
     chunk_count: int = 0
@@ -247,6 +253,12 @@ class RetainResult(_Portable):
     entities: list[str] = Field(default_factory=list, description="Names of entities extracted.")
     idempotent_replay: bool = Field(
         default=False, description="True when the idempotency key was seen before and nothing was written."
+    )
+
+
+class RetainResult(RetainCopy):
+    fanout: list[RetainCopy] = Field(
+        default_factory=list, description="The same content retained into further banks by a mip rule."
     )
 
 
@@ -318,6 +330,20 @@ class StrategyTrace(_Portable):
     error: str | None = None
 
 
+class TierTrace(_Portable):
+    """One tier of tiered retrieval that ran, and what it cost."""
+
+    tier: int = Field(ge=0, le=3, description="0 cache, 1 vector+fulltext, 2 graph+proxies, 3 LLM.")
+    name: str
+    duration_ms: float = 0.0
+    embedding_ms: float = Field(default=0.0, description="Part of duration_ms spent embedding the query.")
+    hits: int = 0
+    sufficient: bool = False
+    store_calls: int = Field(default=0, description="Strategy searches run (one per strategy and bank).")
+    llm_calls: int = 0
+    note: str = ""
+
+
 class RecallTrace(_Portable):
     strategies: list[StrategyTrace] = Field(default_factory=list)
     fusion: str = "rrf"
@@ -326,11 +352,34 @@ class RecallTrace(_Portable):
     tokens_used: int = 0
     truncated: bool = Field(default=False, description="True when the token budget dropped hits.")
     notes: list[str] = Field(default_factory=list)
+    tiers: list[TierTrace] = Field(
+        default_factory=list, description="Tiers that ran (tiered_retrieval only), cheapest first."
+    )
+
+
+class AuthorityTierGroup(_Portable):
+    """The hits of one authority tier (``tier`` None: memories without a tier, trusted least)."""
+
+    tier: str | None
+    rank: int = Field(ge=1, description="1 = most authoritative.")
+    description: str = ""
+    memory_ids: list[str] = Field(default_factory=list)
+
+
+class AuthorityContext(_Portable):
+    """Fused hits grouped by authority tier, with the precedence rules (``recall_authority``)."""
+
+    tiers: list[AuthorityTierGroup] = Field(default_factory=list)
+    rules: list[str] = Field(default_factory=list)
+    text: str = Field(default="", description="The block as handed to a model; [n] = the n-th hit.")
 
 
 class RecallResult(_Portable):
     hits: list[MemoryHit]
     trace: RecallTrace = Field(default_factory=RecallTrace)
+    authority_context: AuthorityContext | None = Field(
+        default=None, description="Set when recall_authority is enabled."
+    )
 
 
 class ReflectRequest(_BankScoped):
@@ -377,10 +426,14 @@ PORTABLE_MODELS: dict[str, type[BaseModel]] = {
     for model in (
         RetainRequest,
         RetainResult,
+        RetainCopy,
         RecallRequest,
         RecallResult,
         RecallTrace,
         StrategyTrace,
+        TierTrace,
+        AuthorityContext,
+        AuthorityTierGroup,
         MemoryHit,
         ExternalContextItem,
         ReflectRequest,

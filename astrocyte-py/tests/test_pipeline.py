@@ -215,3 +215,12 @@ def test_sync_twin(tmp_path: Path) -> None:
         memory.retain("Bob likes green tea.", bank_id="s")
         assert "green tea" in memory.recall("tea", bank_id="s").hits[0].text
         assert memory.banks() == ["s"]
+
+
+async def test_retain_stamps_when_each_memory_was_written(memory: Astrocyte) -> None:
+    before = datetime.now(UTC)
+    result = await memory.retain("Melanie signed up for a pottery class.", bank_id="stamped")
+    [item] = await memory.stores.vector.list_vectors("stamped")
+    assert item.id == result.memory_ids[0]
+    written = datetime.fromisoformat(str(item.metadata["_retained_at"]))
+    assert before <= written <= datetime.now(UTC)

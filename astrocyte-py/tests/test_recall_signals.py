@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from astrocyte import Astrocyte
-from astrocyte.pipeline.fusion import score_fuse
+from astrocyte.pipeline.fusion import rrf_fuse, score_fuse, top_contribution
 from astrocyte.pipeline.keywords import keyword_query
 from astrocyte.pipeline.neighbors import Adjacent, Seed, neighbor_bonus
 from astrocyte.pipeline.speakers import named_speakers, speakers_of
@@ -42,6 +42,15 @@ def test_score_fusion_weights_rank_prior_and_edge_cases() -> None:
     assert score_fuse({"x": [("a", 2.0), ("a", 2.0)]}) == [("a", pytest.approx(1.0))]
     with pytest.raises(ValueError, match="rank_blend"):
         score_fuse(rankings, rank_blend=1.5)
+
+
+def test_top_contribution_is_the_score_of_a_unanimous_first_place() -> None:
+    rankings = {"x": [("a", 0.9), ("b", 0.1)], "y": [("a", 7.0), ("b", 2.0)]}
+    weights = {"x": 1.0, "y": 0.5}
+    [(_, best_score), *_] = score_fuse(rankings, weights)
+    assert best_score == pytest.approx(sum(top_contribution(w, "score") for w in weights.values()))
+    [(_, best_rrf), *_] = rrf_fuse({n: [i for i, _ in r] for n, r in rankings.items()}, weights, k=60)
+    assert best_rrf == pytest.approx(sum(top_contribution(w, "rrf", 60) for w in weights.values()))
 
 
 def test_keyword_query_drops_question_words_only() -> None:
@@ -129,7 +138,9 @@ async def test_neighbour_spreading_lifts_the_answer_next_to_the_match(store: str
     query = "pottery workshop downtown"
     async for memory in _seeded(_config(store, tmp_path, neighbor_window=0, strategies={"vector": 0.0})):
         without = await _turns(memory, query)
-    async for memory in _seeded(_config(store, tmp_path / "on", strategies={"vector": 0.0})):
+    async for memory in _seeded(
+        _config(store, tmp_path / "on", neighbor_window=1, strategies={"vector": 0.0})
+    ):
         result = await memory.recall(query, bank_id="b", max_results=10)
         with_spreading = [hit.metadata["turn"] for hit in result.hits]
         lifted = next(hit for hit in result.hits if hit.metadata["turn"] == 1)
@@ -142,7 +153,7 @@ async def test_neighbour_spreading_lifts_the_answer_next_to_the_match(store: str
 
 
 async def test_neighbours_outside_the_request_filters_are_not_lifted(store: str, tmp_path: Path) -> None:
-    config = _config(store, tmp_path, strategies={"vector": 0.0})
+    config = _config(store, tmp_path, neighbor_window=1, strategies={"vector": 0.0})
     window = {"start": T0, "end": T0 + timedelta(seconds=1)}  # turn 0 only
     async for memory in _seeded(config):
         assert await _turns(memory, "pottery workshop", time_range=window) == [0]

@@ -136,6 +136,7 @@ class _Scores:
     reciprocal_ranks: list[float] = field(default_factory=list)
     by_category: dict[int, dict[int, list[float]]] = field(default_factory=dict)
     latencies_ms: list[float] = field(default_factory=list)
+    last_tier: dict[int, int] = field(default_factory=dict)  # tiered retrieval: where recall stopped
 
     def add(self, category: int, evidence: Sequence[str], ranked: Sequence[str], ks: Sequence[int]) -> None:
         wanted = set(evidence)
@@ -189,7 +190,11 @@ def _summarise(scores: _Scores) -> dict[str, Any]:
         },
         "recall_ms_p50": round(statistics.median(scores.latencies_ms), 3) if scores.latencies_ms else 0.0,
         "recall_ms_p95": round(_percentile(scores.latencies_ms, 0.95), 3),
-    }
+    } | (
+        {"stopped_at_tier": {str(t): n for t, n in sorted(scores.last_tier.items())}}
+        if scores.last_tier
+        else {}
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,8 +245,12 @@ async def run_locomo(
     bank_prefix: str = "locomo",
     variants: Mapping[str, Variant] = VARIANTS,
     progress: Callable[[str, int], None] | None = None,
+    twins: Mapping[str, Astrocyte] | None = None,
 ) -> LocomoReport:
-    """Retain every conversation into its own bank, then score each variant on every question."""
+    """Retain every conversation into its own bank, then score each variant on every question.
+
+    ``twins`` are further variants: other facades over the same stores (e.g. tiered retrieval on),
+    scored with their full configured pipeline in the same run."""
     max_k = max(ks)
     memories = 0
     retain_seconds = 0.0
@@ -270,12 +279,16 @@ async def run_locomo(
 
     # Variants take turns question by question, so load on a shared machine hits them alike.
     recallers = {name: _recaller(memory, variant) for name, variant in variants.items()}
-    scores = {name: _Scores() for name in variants}
+    recallers |= {name: _recaller(twin, Variant()) for name, twin in (twins or {}).items()}
+    scores = {name: _Scores() for name in recallers}
     for conv in conversations:
         for question in conv.questions:
             for name, recall in recallers.items():
                 result = await recall(question.question, banks[conv.sample_id], max_k, conv.last_time)
                 scores[name].latencies_ms.append(result.trace.total_ms - result.trace.embedding_ms)
+                if result.trace.tiers:
+                    last = result.trace.tiers[-1].tier
+                    scores[name].last_tier[last] = scores[name].last_tier.get(last, 0) + 1
                 ranked = [str(h.metadata.get("dia_id")) for h in result.hits]
                 scores[name].add(question.category, question.evidence, ranked, ks)
                 if progress:

@@ -28,6 +28,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "astrocyte.cli._bench",
     "astrocyte.cli._doctor",
     "astrocyte.cli._ingest",
+    "astrocyte.cli._mip",
+    "astrocyte.cli._gateway",
 )
 
 

@@ -15,8 +15,11 @@ from rich.table import Table
 
 from astrocyte._facade import Astrocyte
 from astrocyte.bench._cache import CachedEmbedder
+from astrocyte.bench.authority import measure_authority_tokens
 from astrocyte.bench.locomo import CATEGORY_NAMES, LocomoReport, load_locomo, run_locomo
 from astrocyte.cli._base import Subparsers, add_command
+from astrocyte.cli._gateway import add_bench as add_gateway_bench
+from astrocyte.config import load_config
 from astrocyte.errors import InvalidRequestError
 
 __all__ = ["register"]
@@ -56,6 +59,12 @@ def _config(args: argparse.Namespace, home: Path) -> dict[str, Any]:
         "retain": {"dedup_threshold": 1.0},
         "homeostasis": {"max_recall_results": 100, "max_recall_tokens": 100_000},
     }
+
+
+def _tiered_twin(args: argparse.Namespace, home: Path, memory: Astrocyte) -> Astrocyte:
+    """A facade over ``memory``'s stores with tiered retrieval on (not closed: it owns no stores)."""
+    config = load_config(_config(args, home) | {"tiered_retrieval": {"enabled": True}})
+    return Astrocyte(config, memory.stores)
 
 
 def _report_tables(report: LocomoReport, console: Console) -> None:
@@ -105,6 +114,15 @@ def _report_tables(report: LocomoReport, console: Console) -> None:
                 f"p50 {full['recall_ms_p50'] / base['recall_ms_p50']:.2f}x, "
                 f"p95 {full['recall_ms_p95'] / max(base['recall_ms_p95'], 1e-9):.2f}x"
             )
+    tiered = report.variants.get("astrocyte+tiered")
+    if tiered and full.get("recall_ms_p50"):
+        ratio = tiered["recall_ms_p50"] / full["recall_ms_p50"]
+        top = str(report.ks[-1])
+        console.print(
+            f"tiered retrieval: R@{top} {100 * tiered['recall'][top]:.1f}% vs "
+            f"{100 * report.variants['astrocyte']['recall'][top]:.1f}%, p50 tiered/astrocyte = {ratio:.2f}x; "
+            f"questions answered at tier {tiered.get('stopped_at_tier', {})}"
+        )
 
 
 def _locomo(args: argparse.Namespace) -> int:
@@ -138,7 +156,8 @@ def _locomo(args: argparse.Namespace) -> int:
                         tasks[stage] = progress.add_task(f"recall [{stage}]", total=total_q)
                     progress.advance(tasks[stage], amount)
 
-                return await run_locomo(memory, conversations, ks=ks, progress=advance)
+                twins = {"astrocyte+tiered": _tiered_twin(args, home, memory)} if args.tiered else None
+                return await run_locomo(memory, conversations, ks=ks, progress=advance, twins=twins)
 
     with tempfile.TemporaryDirectory(prefix="astrocyte-locomo-") as tmp:
         report = asyncio.run(job(Path(tmp)))
@@ -148,9 +167,27 @@ def _locomo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _authority(args: argparse.Namespace) -> int:
+    path = Path(args.data)
+    if not path.is_file():
+        raise InvalidRequestError(f"no such file {path}; pass --data PATH to locomo_dev.json", field="--data")
+    turns = [f"{t.speaker}: {t.text}" for t in load_locomo(path)[0].turns]
+    table = Table(title="recall-authority block: prompt tokens reflect adds (apply_to_reflect)")
+    for column in ("hits", "prompt tokens", "block tokens", "overhead"):
+        table.add_column(column, justify="right")
+    for cost in measure_authority_tokens(turns):
+        table.add_row(
+            str(cost.hits), str(cost.prompt_tokens), str(cost.block_tokens), f"{100 * cost.overhead:.1f}%"
+        )
+    Console(highlight=False).print(table)
+    return 0
+
+
 def register(subparsers: Subparsers) -> None:
     bench = subparsers.add_parser("bench", help="Benchmarks (retrieval quality, latency).")
     inner = bench.add_subparsers(title="benchmarks", metavar="BENCH")
+    add_gateway_bench(inner)
+    _add_chat_proxy(inner)
     parser = add_command(
         inner, "locomo", _locomo, help="LoCoMo evidence recall@k with BM25/vector baselines."
     )
@@ -163,4 +200,44 @@ def register(subparsers: Subparsers) -> None:
     parser.add_argument("--k", default="1,5,10", help="comma-separated k values (default 1,5,10)")
     parser.add_argument("--limit", type=int, default=0, help="only the first N conversations")
     parser.add_argument("--cache", default=None, help="SQLite file caching embeddings across runs")
+    parser.add_argument("--json", default=None, metavar="OUT", help="also write the report as JSON")
+    authority = add_command(
+        inner, "authority", _authority, help="Prompt tokens the recall-authority block adds to reflect."
+    )
+    authority.add_argument("--data", default=_DEFAULT_DATA, help=f"locomo JSON (default {_DEFAULT_DATA})")
+    parser.add_argument(
+        "--tiered",
+        action="store_true",
+        help="also score the pipeline with tiered_retrieval on (variant astrocyte+tiered, same run)",
+    )
+
+
+def _chat_proxy(args: argparse.Namespace) -> int:
+    from astrocyte.bench.chat_proxy import format_report, run_chat_proxy_bench
+
+    if args.requests < 1 or args.memories < 0:
+        raise InvalidRequestError("--requests must be >= 1 and --memories >= 0", field="--requests")
+    report = asyncio.run(
+        run_chat_proxy_bench(
+            requests=args.requests, memories=args.memories, store=args.store, warmup=args.warmup
+        )
+    )
+    for line in format_report(report):
+        print(line)
+    if args.json:
+        Path(args.json).write_text(json.dumps(report.to_json(), indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+def _add_chat_proxy(inner: Subparsers) -> None:
+    parser = add_command(
+        inner,
+        "chat-proxy",
+        _chat_proxy,
+        help="Latency the chat proxy adds (recall + injection) over a direct upstream call, p50/p95.",
+    )
+    parser.add_argument("--requests", type=int, default=200, help="measured requests per path (default 200)")
+    parser.add_argument("--warmup", type=int, default=10, help="unmeasured rounds first (default 10)")
+    parser.add_argument("--memories", type=int, default=2000, help="memories in the bank (default 2000)")
+    parser.add_argument("--store", choices=["sqlite", "memory"], default="sqlite")
     parser.add_argument("--json", default=None, metavar="OUT", help="also write the report as JSON")

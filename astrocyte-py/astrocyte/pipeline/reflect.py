@@ -61,11 +61,19 @@ def extractive_answer(question: str, hits: list[MemoryHit], max_sentences: int =
 
 
 async def llm_answer(
-    question: str, hits: list[MemoryHit], llm: LLMProvider, max_tokens: int = 512
+    question: str,
+    hits: list[MemoryHit],
+    llm: LLMProvider,
+    max_tokens: int = 512,
+    *,
+    authority: str | None = None,
 ) -> ReflectResult:
+    """``authority``: the recall-authority block (tiers of the numbered memories), given after them."""
     if not hits:
         return ReflectResult(answer=_NO_MEMORY, synthesis="llm")
     numbered = "\n".join(f"[{i}] {hit.text}" for i, hit in enumerate(hits, start=1))
+    if authority:
+        numbered = f"{numbered}\n\n{authority}"
     completion = await llm.complete(
         [
             LLMMessage(role="system", content=_SYSTEM_PROMPT),

@@ -22,6 +22,7 @@ Importing this package imports pytest: it is for test code only.
 
 from __future__ import annotations
 
+from astrocyte.testing.containers import docker_available
 from astrocyte.testing.document import DocumentStoreContract
 from astrocyte.testing.embedding import EmbeddingProviderContract
 from astrocyte.testing.graph import GraphStoreContract
@@ -39,4 +40,5 @@ __all__ = [
     "LLMProviderContract",
     "NeighborLookupContract",
     "VectorStoreContract",
+    "docker_available",
 ]
