@@ -42,6 +42,7 @@ from astrocyte.chat_proxy.settings import ChatProxySettings
 from astrocyte.errors import ConfigError
 from astrocyte.ingest.settings import ExtractionProfiles, Sources
 from astrocyte.mip.settings import MipConfig
+from astrocyte.pipeline.fusion import FusionMode
 from astrocyte.policy.settings import PolicySettings
 from astrocyte.recall_settings import RecallAuthority, RecallAuthorityConfig, TieredRetrievalConfig
 from astrocyte.transport_config import OutboundTransportSettings
@@ -149,7 +150,7 @@ class RecallSettings(_Section):
         default=50, ge=1, description="Candidates each strategy contributes to fusion."
     )
     rerank: bool = Field(default=False, description="Run the configured reranker over fused hits.")
-    fusion: Literal["score", "rrf"] = Field(
+    fusion: FusionMode = Field(
         default="score",
         description="How strategy rankings are combined: 'score' (min-max normalised scores blended "
         "with a rank prior, weighted) or 'rrf' (weighted reciprocal-rank fusion, ranks only).",
@@ -161,10 +162,10 @@ class RecallSettings(_Section):
         description="Share of the rank prior in 'score' fusion (0 = scores only, 1 = ranks only).",
     )
     neighbor_window: int = Field(
-        default=1,
+        default=0,
         ge=0,
-        description="Turns on each side of a top hit that receive part of its score (0 disables; "
-        "needs a document store with neighbour lookup).",
+        description="Turns on each side of a top hit that receive part of its score (0 disables; the "
+        "conversational profile uses 1; needs a document store with neighbour lookup).",
     )
     neighbor_weight: float = Field(
         default=0.3,
@@ -178,6 +179,10 @@ class RecallSettings(_Section):
         default=60.0,
         gt=0.0,
         description="Adjacent memories further apart in time than this belong to another session: no spreading.",
+    )
+    fulltext_keywords: bool = Field(
+        default=True,
+        description="Drop question words and pronouns ('what', 'did', 'you') from the full-text query.",
     )
     speaker_boost: float = Field(
         default=0.2,

@@ -39,7 +39,8 @@ OLD_LOADED: dict[str, object] = {
         "candidate_pool": 50,
         "rerank": False,
         "rrf_k": 60,
-        "strategies": {"fulltext": 1.0, "graph": 0.5, "temporal": 0.3, "vector": 1.0},
+        # fulltext comes from the conversational profile (LoCoMo-tuned), graph from the file itself.
+        "strategies": {"fulltext": 1.3, "graph": 0.5, "temporal": 0.3, "vector": 1.0},
     },
     "retain": {
         "chunk_overlap": 0,

@@ -4,7 +4,10 @@ Protocol (``shared/benchmarks/locomo/README.md``): every turn of a conversation 
 memory in that conversation's bank, with its speaker, session date and ``dia_id``; for every question
 of categories 1–4 the top k memories are recalled and scored by evidence recall@k =
 |evidence ∩ dia_ids of the top k| / |evidence|, averaged over questions, plus MRR of the first
-evidence hit. The full pipeline is run beside BM25-only and vector-only baselines in one run.
+evidence hit. The full pipeline (as configured, normally the ``conversational`` profile) is run
+beside BM25-only, vector-only and plain-RRF baselines in one run, so quality and latency ratios come
+from the same machine state. The baselines are the pre-tuning pipeline: weighted RRF, raw question
+text for BM25, no speaker boost, no neighbour spreading.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import json
 import re
 import statistics
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,13 +24,15 @@ from typing import Any
 
 from astrocyte._facade import Astrocyte
 from astrocyte.errors import InvalidRequestError
-from astrocyte.types import RetainRequest
+from astrocyte.pipeline.recall import RecallPipeline
+from astrocyte.types import RecallRequest, RecallResult, RetainRequest
 
 __all__ = [
     "CATEGORY_NAMES",
     "Conversation",
     "LocomoReport",
     "Question",
+    "Variant",
     "load_locomo",
     "normalize_evidence",
     "run_locomo",
@@ -192,8 +197,44 @@ def _summarise(scores: _Scores) -> dict[str, Any]:
     )
 
 
-#: Variant name → the strategies it restricts recall to (None = the configured full pipeline).
-VARIANTS: dict[str, list[str] | None] = {"bm25": ["fulltext"], "vector": ["vector"], "astrocyte": None}
+@dataclass(frozen=True, slots=True)
+class Variant:
+    """One recall configuration to score: ``recall`` overrides the configured ``RecallSettings``
+    (empty = the configured pipeline itself, called through the facade)."""
+
+    recall: Mapping[str, Any] = field(default_factory=dict)
+
+
+_PLAIN = {"fusion": "rrf", "fulltext_keywords": False, "speaker_boost": 0.0, "neighbor_window": 0}
+_OFF = {"vector": 0.0, "fulltext": 0.0, "graph": 0.0, "temporal": 0.0}
+
+#: The baselines and the full pipeline, in report order.
+VARIANTS: dict[str, Variant] = {
+    "bm25": Variant({**_PLAIN, "strategies": {**_OFF, "fulltext": 1.0}}),
+    "vector": Variant({**_PLAIN, "strategies": {**_OFF, "vector": 1.0}}),
+    "rrf": Variant({**_PLAIN, "strategies": {**_OFF, "vector": 1.0, "fulltext": 1.0}}),
+    "astrocyte": Variant(),
+}
+
+
+def _recaller(
+    memory: Astrocyte, variant: Variant
+) -> Callable[[str, str, int, datetime], Awaitable[RecallResult]]:
+    """A recall function for ``variant``: the facade itself, or a pipeline over the same stores."""
+    if not variant.recall:
+
+        async def through_facade(query: str, bank: str, limit: int, now: datetime) -> RecallResult:
+            return await memory.recall(query, bank_id=bank, max_results=limit, now=now)
+
+        return through_facade
+    settings = memory.config.recall.model_validate(memory.config.recall.model_dump() | dict(variant.recall))
+    pipeline = RecallPipeline(memory.stores, settings, memory.config.homeostasis)
+
+    async def direct(query: str, bank: str, limit: int, now: datetime) -> RecallResult:
+        request = RecallRequest(query=query, bank_id=bank, max_results=limit)
+        return await pipeline.recall(request, [bank], now=now)
+
+    return direct
 
 
 async def run_locomo(
@@ -202,7 +243,7 @@ async def run_locomo(
     *,
     ks: Sequence[int] = (1, 5, 10),
     bank_prefix: str = "locomo",
-    variants: Mapping[str, list[str] | None] = VARIANTS,
+    variants: Mapping[str, Variant] = VARIANTS,
     progress: Callable[[str, int], None] | None = None,
     twins: Mapping[str, Astrocyte] | None = None,
 ) -> LocomoReport:
@@ -236,29 +277,23 @@ async def run_locomo(
         retain_seconds += time.perf_counter() - started
         memories += len(requests)
 
-    runs: list[tuple[str, Astrocyte, list[str] | None]] = [(n, memory, s) for n, s in variants.items()]
-    runs += [(name, twin, None) for name, twin in (twins or {}).items()]
-    results: dict[str, dict[str, Any]] = {}
-    for name, facade, strategies in runs:
-        scores = _Scores()
-        for conv in conversations:
-            for question in conv.questions:
-                result = await facade.recall(
-                    question.question,
-                    bank_id=banks[conv.sample_id],
-                    max_results=max_k,
-                    strategies=strategies,
-                    now=conv.last_time,
-                )
-                scores.latencies_ms.append(result.trace.total_ms - result.trace.embedding_ms)
+    # Variants take turns question by question, so load on a shared machine hits them alike.
+    recallers = {name: _recaller(memory, variant) for name, variant in variants.items()}
+    recallers |= {name: _recaller(twin, Variant()) for name, twin in (twins or {}).items()}
+    scores = {name: _Scores() for name in recallers}
+    for conv in conversations:
+        for question in conv.questions:
+            for name, recall in recallers.items():
+                result = await recall(question.question, banks[conv.sample_id], max_k, conv.last_time)
+                scores[name].latencies_ms.append(result.trace.total_ms - result.trace.embedding_ms)
                 if result.trace.tiers:
                     last = result.trace.tiers[-1].tier
-                    scores.last_tier[last] = scores.last_tier.get(last, 0) + 1
+                    scores[name].last_tier[last] = scores[name].last_tier.get(last, 0) + 1
                 ranked = [str(h.metadata.get("dia_id")) for h in result.hits]
-                scores.add(question.category, question.evidence, ranked, ks)
+                scores[name].add(question.category, question.evidence, ranked, ks)
                 if progress:
                     progress(name, 1)
-        results[name] = _summarise(scores)
+    results = {name: _summarise(per_variant) for name, per_variant in scores.items()}
     return LocomoReport(
         ks=list(ks),
         questions=sum(len(c.questions) for c in conversations),

@@ -89,29 +89,35 @@ def _report_tables(report: LocomoReport, console: Console) -> None:
         )
     console.print(table)
     per_cat = Table(title="per category (recall@k)")
+    per_cat.add_column("variant")
     per_cat.add_column("category")
     per_cat.add_column("n", justify="right")
-    for name in report.variants:
-        per_cat.add_column(f"{name} R@{ks[-1]}", justify="right")
-    for category, label in CATEGORY_NAMES.items():
-        key = f"{category} {label}"
-        first = next(iter(report.variants.values()))["by_category"].get(key)
-        if first is None:
-            continue
-        cells = [f"{100 * v['by_category'][key][ks[-1]]:.1f}%" for v in report.variants.values()]
-        per_cat.add_row(key, str(first["n"]), *cells)
+    for k in ks:
+        per_cat.add_column(f"R@{k}", justify="right")
+    for name, variant in report.variants.items():
+        for category, label in CATEGORY_NAMES.items():
+            key = f"{category} {label}"
+            cell = variant["by_category"].get(key)
+            if cell is not None:
+                per_cat.add_row(name, key, str(cell["n"]), *(f"{100 * cell[k]:.1f}%" for k in ks))
+        per_cat.add_section()
     console.print(per_cat)
     rate = report.memories / report.retain_seconds if report.retain_seconds else 0.0
     console.print(
         f"retain: {report.memories} memories in {report.retain_seconds:.2f} s ({rate:.0f} memories/s)"
     )
-    base = report.variants.get("vector", {}).get("recall_ms_p50") or 0.0
-    full = report.variants.get("astrocyte", {}).get("recall_ms_p50") or 0.0
-    if base:
-        console.print(f"recall p50 (query embedding excluded): astrocyte/vector-only = {full / base:.2f}x")
+    full = report.variants.get("astrocyte", {})
+    for baseline in ("rrf", "vector"):
+        base = report.variants.get(baseline, {})
+        if base.get("recall_ms_p50") and full:
+            console.print(
+                f"recall latency (query embedding excluded), astrocyte/{baseline}: "
+                f"p50 {full['recall_ms_p50'] / base['recall_ms_p50']:.2f}x, "
+                f"p95 {full['recall_ms_p95'] / max(base['recall_ms_p95'], 1e-9):.2f}x"
+            )
     tiered = report.variants.get("astrocyte+tiered")
-    if tiered and full:
-        ratio = tiered["recall_ms_p50"] / full
+    if tiered and full.get("recall_ms_p50"):
+        ratio = tiered["recall_ms_p50"] / full["recall_ms_p50"]
         top = str(report.ks[-1])
         console.print(
             f"tiered retrieval: R@{top} {100 * tiered['recall'][top]:.1f}% vs "

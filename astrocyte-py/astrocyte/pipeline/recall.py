@@ -29,6 +29,7 @@ from astrocyte.config import HomeostasisSettings, RecallSettings
 from astrocyte.errors import CircuitOpenError, InvalidRequestError, StoreError
 from astrocyte.pipeline.entities import query_entity_names
 from astrocyte.pipeline.fusion import rrf_fuse, score_fuse
+from astrocyte.pipeline.keywords import keyword_query
 from astrocyte.pipeline.neighbors import Adjacent, Seed, neighbor_bonus
 from astrocyte.pipeline.speakers import named_speakers, speakers_of
 from astrocyte.pipeline.stores import MemoryStores
@@ -224,7 +225,8 @@ class RecallPipeline:
         self, query: str, bank: str, limit: int, filters: VectorFilters | None
     ) -> list[_Payload | str]:
         assert self._stores.document is not None
-        hits = await self._stores.document.search_fulltext(query, bank, limit=limit, filters=filters)
+        text = keyword_query(query) if self._settings.fulltext_keywords else query
+        hits = await self._stores.document.search_fulltext(text, bank, limit=limit, filters=filters)
         return [_Payload(bank, h.id, h.text, h.metadata, h.tags, h.occurred_at, h.score) for h in hits]
 
     async def _graph(self, names: list[str], bank: str, limit: int) -> list[_Payload | str]:
@@ -272,8 +274,9 @@ class RecallPipeline:
             fused = score_fuse(
                 present, run_weights, rank_blend=self._settings.rank_blend, k=self._settings.rrf_k
             )
+        # The payloads come from validated store DTOs: skip re-validation on this hot path.
         return [
-            MemoryHit(
+            MemoryHit.model_construct(
                 memory_id=p.memory_id,
                 bank_id=p.bank_id,
                 text=p.text,
@@ -321,13 +324,16 @@ class RecallPipeline:
         boost = self._settings.speaker_boost
         if boost <= 0 or not hits:
             return hits
-        speakers = {id(hit): speakers_of(hit.text, hit.metadata) for hit in hits}
-        named = named_speakers(query_entity_names(query), {s for group in speakers.values() for s in group})
+        names = query_entity_names(query)
+        if not names:
+            return hits
+        speakers = [speakers_of(hit.text, hit.metadata) for hit in hits]
+        named = named_speakers(names, {s for group in speakers for s in group})
         if not named:
             return hits
         trace.notes.append(f"speaker boost: {', '.join(sorted(named))}")
-        for hit in hits:
-            if named.intersection(speakers[id(hit)]):
+        for hit, spoken_by in zip(hits, speakers, strict=True):
+            if not named.isdisjoint(spoken_by):
                 hit.score *= 1.0 + boost
         return sorted(hits, key=lambda hit: -hit.score)
 
@@ -368,7 +374,7 @@ class RecallPipeline:
                         continue
                     adjacent.append(Adjacent(key, neighbour.offset, doc.occurred_at))
                     if key not in known and key not in outside:
-                        outside[key] = MemoryHit(
+                        outside[key] = MemoryHit.model_construct(
                             memory_id=doc.id,
                             bank_id=bank,
                             text=doc.text,

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from astrocyte.errors import ProviderError, StoreError
-from astrocyte.pipeline.fusion import rrf_fuse
+from astrocyte.pipeline.fusion import FusionMode, rrf_fuse, top_contribution
 from astrocyte.pipeline.stores import MemoryStores
 from astrocyte.recall.cache import RecallCache
 from astrocyte.recall.pipelines import RecallPipelines
@@ -52,12 +52,14 @@ class TieredRecall:
         proxies: ProxyRecall | None,
         settings: TieredRetrievalConfig,
         rrf_k: int,
+        fusion: FusionMode = "rrf",
     ) -> None:
         self._stores = stores
         self._pipelines = pipelines
         self._proxies = proxies
         self._settings = settings
         self._rrf_k = rrf_k
+        self._fusion = fusion  # the tiers' pipelines fuse this way: it sets the score scale
         self.cache = RecallCache(settings.cache)
 
     async def recall(
@@ -158,7 +160,8 @@ class TieredRecall:
         per_bank: dict[str | None, float] = {}
         for run in trace.strategies:
             if run.error is None and not run.name.startswith("proxy:"):
-                per_bank[run.bank_id] = per_bank.get(run.bank_id, 0.0) + run.weight / (self._rrf_k + 1)
+                top = top_contribution(run.weight, self._fusion, self._rrf_k)
+                per_bank[run.bank_id] = per_bank.get(run.bank_id, 0.0) + top
         return max(per_bank.values(), default=0.0)
 
     @staticmethod

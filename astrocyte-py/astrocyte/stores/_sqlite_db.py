@@ -155,19 +155,25 @@ class SqliteDatabase:
     def call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``fn`` under the lock (autocommit: ``fn`` manages its own transaction, if any)."""
         with self._lock:
-            if self._closed:
-                raise StoreError(f"the sqlite {self.component} store ({self.path}) is closed")
-            try:
-                return fn(self._conn)
-            except sqlite3.Error as exc:
-                raise StoreError(f"sqlite {self.component} store ({self.path}): {exc}") from exc
+            return self._run_locked(fn)
 
-    def _in_transaction(
-        self,
+    def _run_locked(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn`` on the connection; the caller holds ``self._lock``."""
+        if self._closed:
+            raise StoreError(f"the sqlite {self.component} store ({self.path}) is closed")
+        try:
+            return fn(self._conn)
+        except sqlite3.Error as exc:
+            raise StoreError(f"sqlite {self.component} store ({self.path}): {exc}") from exc
+
+    @staticmethod
+    def _transaction(
         begin: str,
         fn: Callable[[sqlite3.Connection], T],
         on_commit: Callable[[T], None] | None = None,
-    ) -> T:
+    ) -> Callable[[sqlite3.Connection], T]:
+        """``fn`` wrapped in ``begin`` … ``COMMIT`` (rolled back on any error)."""
+
         def run(conn: sqlite3.Connection) -> T:
             conn.execute(begin)
             try:
@@ -181,7 +187,15 @@ class SqliteDatabase:
                 on_commit(result)
             return result
 
-        return self.call(run)
+        return run
+
+    def _in_transaction(
+        self,
+        begin: str,
+        fn: Callable[[sqlite3.Connection], T],
+        on_commit: Callable[[T], None] | None = None,
+    ) -> T:
+        return self.call(self._transaction(begin, fn, on_commit))
 
     def write(self, fn: Callable[[sqlite3.Connection], T], on_commit: Callable[[T], None] | None = None) -> T:
         """Run ``fn`` in one ``BEGIN IMMEDIATE`` transaction: committed whole or rolled back.
@@ -201,6 +215,17 @@ class SqliteDatabase:
 
     async def aread(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         return await asyncio.to_thread(self.read, fn)
+
+    async def aread_small(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """A read bounded by its input (a few index seeks, e.g. rows by id): run inline when the
+        connection is free, since a worker-thread hop (GIL hand-over included) costs more than such
+        a query; when another call holds the connection, wait for it in a worker thread instead."""
+        if not self._lock.acquire(blocking=False):
+            return await self.aread(fn)
+        try:
+            return self._run_locked(self._transaction("BEGIN", fn))
+        finally:
+            self._lock.release()
 
     # ------------------------------------------------------------------ lifecycle
 

@@ -60,6 +60,19 @@ _DOCUMENT_MIGRATIONS: tuple[Migration, ...] = (
 
 _DOC_COLUMNS = "id, text, metadata, tags, occurred_at"
 
+# For each target id: itself (pk NULL) plus up to ?3 rows on each side in its bank, by pk.
+_NEIGHBORS_SQL = (
+    "WITH t(id, pk) AS (SELECT id, pk FROM doc_items"
+    " WHERE bank_id = ?1 AND id IN (SELECT value FROM json_each(?2)))"
+    " SELECT t.id, t.pk, NULL, NULL, NULL, NULL, NULL, NULL FROM t"
+    " UNION ALL"
+    " SELECT t.id, t.pk, d.pk, d.id, d.text, d.metadata, d.tags, d.occurred_at FROM t JOIN doc_items d"
+    " ON d.pk IN (SELECT pk FROM doc_items WHERE bank_id = ?1 AND pk < t.pk ORDER BY pk DESC LIMIT ?3)"
+    " UNION ALL"
+    " SELECT t.id, t.pk, d.pk, d.id, d.text, d.metadata, d.tags, d.occurred_at FROM t JOIN doc_items d"
+    " ON d.pk IN (SELECT pk FROM doc_items WHERE bank_id = ?1 AND pk > t.pk ORDER BY pk LIMIT ?3)"
+)
+
 _UPSERT_DOCUMENT = (
     "INSERT INTO doc_items (bank_id, id, text, metadata, tags, occurred_at, occurred_us)"
     " VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -112,7 +125,8 @@ def _filter_sql(filters: VectorFilters | None) -> tuple[str, list[_Param]]:
 
 
 def _document(row: tuple[str, str, str, str, str | None]) -> Document:
-    return Document(
+    # Rows were validated on the way in: construct without re-validating (hot path of recall).
+    return Document.model_construct(
         id=row[0],
         text=row[1],
         metadata=json.loads(row[2]),
@@ -202,7 +216,7 @@ class SqliteDocumentStore(SqliteStoreBase):
         """The documents of ``ids`` in ``bank_id``, in the order of ``ids``; one query for all of them."""
         if not ids:
             return []
-        rows = await self._db.aread(
+        rows = await self._db.aread_small(
             lambda conn: conn.execute(
                 f"SELECT {_DOC_COLUMNS} FROM doc_items"
                 " WHERE bank_id = ? AND id IN (SELECT value FROM json_each(?))",
@@ -215,31 +229,35 @@ class SqliteDocumentStore(SqliteStoreBase):
     async def get_neighbors(
         self, ids: list[str], bank_id: str, window: int = 1
     ) -> dict[str, list[NeighborDocument]]:
-        """Up to ``window`` documents on each side of every id, in retain order, in one read."""
+        """Up to ``window`` documents on each side of every id, in retain order: one statement
+        (two index range scans per id on ``(bank_id, pk)``), each neighbour decoded once."""
         if not ids or window < 1:
             return {}
-        before = f"SELECT {_DOC_COLUMNS} FROM doc_items WHERE bank_id = ? AND pk < ? ORDER BY pk DESC LIMIT ?"
-        after = f"SELECT {_DOC_COLUMNS} FROM doc_items WHERE bank_id = ? AND pk > ? ORDER BY pk LIMIT ?"
 
         def run(conn: _Conn) -> dict[str, list[NeighborDocument]]:
-            targets = conn.execute(
-                "SELECT id, pk FROM doc_items WHERE bank_id = ? AND id IN (SELECT value FROM json_each(?))",
-                (bank_id, ids_json(ids)),
-            ).fetchall()
-            found: dict[str, list[NeighborDocument]] = {}
-            for doc_id, pk in targets:
-                earlier = conn.execute(before, (bank_id, pk, window)).fetchall()
-                later = conn.execute(after, (bank_id, pk, window)).fetchall()
-                found[doc_id] = [
-                    NeighborDocument(offset=-distance, document=_document(row))
-                    for distance, row in reversed(list(enumerate(earlier, start=1)))
-                ] + [
-                    NeighborDocument(offset=distance, document=_document(row))
-                    for distance, row in enumerate(later, start=1)
+            rows = conn.execute(_NEIGHBORS_SQL, (bank_id, ids_json(ids), window)).fetchall()
+            decoded: dict[int, Document] = {}
+            sides: dict[str, tuple[int, list[int], list[int]]] = {}
+            for target_id, target_pk, pk, *columns in rows:
+                _, before, after = sides.setdefault(target_id, (target_pk, [], []))
+                if pk is None:  # the target itself, listed so ids without neighbours still appear
+                    continue
+                (before if pk < target_pk else after).append(pk)
+                if pk not in decoded:
+                    decoded[pk] = _document(tuple(columns))
+            return {
+                target_id: [
+                    NeighborDocument.model_construct(offset=pos - len(before), document=decoded[pk])
+                    for pos, pk in enumerate(sorted(before))
                 ]
-            return found
+                + [
+                    NeighborDocument.model_construct(offset=pos, document=decoded[pk])
+                    for pos, pk in enumerate(sorted(after), start=1)
+                ]
+                for target_id, (_, before, after) in sides.items()
+            }
 
-        return await self._db.aread(run)
+        return await self._db.aread_small(run)
 
     async def delete(self, ids: list[str], bank_id: str) -> int:
         if not ids:
