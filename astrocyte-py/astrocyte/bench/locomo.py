@@ -236,29 +236,38 @@ async def run_locomo(
         retain_seconds += time.perf_counter() - started
         memories += len(requests)
 
-    runs: list[tuple[str, Astrocyte, list[str] | None]] = [(n, memory, s) for n, s in variants.items()]
-    runs += [(name, twin, None) for name, twin in (twins or {}).items()]
-    results: dict[str, dict[str, Any]] = {}
-    for name, facade, strategies in runs:
-        scores = _Scores()
+    # Twins run interleaved with the full pipeline, question by question and in alternating order,
+    # so a machine whose load drifts during the run cannot favour one of them.
+    groups: list[list[tuple[str, Astrocyte, list[str] | None]]] = [
+        [
+            (name, memory, strategies),
+            *(((t, twin, None) for t, twin in (twins or {}).items()) if strategies is None else ()),
+        ]
+        for name, strategies in variants.items()
+    ]
+    scores: dict[str, _Scores] = {}
+    for group in groups:
         for conv in conversations:
-            for question in conv.questions:
-                result = await facade.recall(
-                    question.question,
-                    bank_id=banks[conv.sample_id],
-                    max_results=max_k,
-                    strategies=strategies,
-                    now=conv.last_time,
-                )
-                scores.latencies_ms.append(result.trace.total_ms - result.trace.embedding_ms)
-                if result.trace.tiers:
-                    last = result.trace.tiers[-1].tier
-                    scores.last_tier[last] = scores.last_tier.get(last, 0) + 1
-                ranked = [str(h.metadata.get("dia_id")) for h in result.hits]
-                scores.add(question.category, question.evidence, ranked, ks)
-                if progress:
-                    progress(name, 1)
-        results[name] = _summarise(scores)
+            for index, question in enumerate(conv.questions):
+                turn = index % len(group)
+                for name, facade, strategies in group[turn:] + group[:turn]:
+                    result = await facade.recall(
+                        question.question,
+                        bank_id=banks[conv.sample_id],
+                        max_results=max_k,
+                        strategies=strategies,
+                        now=conv.last_time,
+                    )
+                    score = scores.setdefault(name, _Scores())
+                    score.latencies_ms.append(result.trace.total_ms - result.trace.embedding_ms)
+                    if result.trace.tiers:
+                        last = result.trace.tiers[-1].tier
+                        score.last_tier[last] = score.last_tier.get(last, 0) + 1
+                    ranked = [str(h.metadata.get("dia_id")) for h in result.hits]
+                    score.add(question.category, question.evidence, ranked, ks)
+                    if progress:
+                        progress(name, 1)
+    results = {name: _summarise(score) for name, score in scores.items()}
     return LocomoReport(
         ks=list(ks),
         questions=sum(len(c.questions) for c in conversations),
