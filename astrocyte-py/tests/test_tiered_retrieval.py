@@ -91,6 +91,17 @@ async def test_escalates_to_graph_and_proxies_when_tier_one_is_weak(
         assert any("no tier reached min_results=3" in note for note in result.trace.notes)
 
 
+async def test_tier_two_adds_graph_expansion_for_named_entities(tmp_path: Path) -> None:
+    async with Astrocyte.from_config(_config(tmp_path, min_results=5, min_score=0.99)) as memory:
+        await memory.retain_many([{"content": text, "bank_id": "notes"} for text in NOTES])
+        result = await memory.recall("Where does Gina walk Pixel?", bank_id="notes", max_results=5)
+        only_graph = await memory.recall("Gina", bank_id="notes", strategies=["graph"])
+    assert [t.tier for t in result.trace.tiers] == [0, 1, 2]
+    assert "graph" in {s.name for s in result.trace.strategies}
+    assert any("graph" in h.strategies for h in result.hits)
+    assert [t.tier for t in only_graph.trace.tiers] == [0, 2]  # nothing for tier 1 to run
+
+
 async def test_tier_three_rewrites_and_reranks_with_the_llm(tmp_path: Path, server: LLMServer) -> None:
     async with Astrocyte.from_config(
         _config(tmp_path, server, llm=True, min_results=5, min_score=0.99)

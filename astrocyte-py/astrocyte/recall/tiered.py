@@ -123,7 +123,7 @@ class TieredRecall:
                 return result, True
         more = [name for name in active if name not in TIER1_STRATEGIES]
         has_proxies = bool(self._proxies and self._proxies.for_banks(banks))
-        if self._settings.max_tier >= 2 and (more or has_proxies or result is None):
+        if result is None or (self._settings.max_tier >= 2 and (more or has_proxies)):
             started = time.perf_counter()
             result = await self._pipelines.get(weights).recall(request, banks, now=now)
             sufficient = self._sufficient(result, request.max_results)
