@@ -148,6 +148,41 @@ class RecallSettings(_Section):
         default=50, ge=1, description="Candidates each strategy contributes to fusion."
     )
     rerank: bool = Field(default=False, description="Run the configured reranker over fused hits.")
+    fusion: Literal["score", "rrf"] = Field(
+        default="score",
+        description="How strategy rankings are combined: 'score' (min-max normalised scores blended "
+        "with a rank prior, weighted) or 'rrf' (weighted reciprocal-rank fusion, ranks only).",
+    )
+    rank_blend: float = Field(
+        default=0.3,
+        ge=0.0,
+        le=1.0,
+        description="Share of the rank prior in 'score' fusion (0 = scores only, 1 = ranks only).",
+    )
+    neighbor_window: int = Field(
+        default=1,
+        ge=0,
+        description="Turns on each side of a top hit that receive part of its score (0 disables; "
+        "needs a document store with neighbour lookup).",
+    )
+    neighbor_weight: float = Field(
+        default=0.3,
+        ge=0.0,
+        description="Share of a hit's score lent to an adjacent turn (divided by distance).",
+    )
+    neighbor_seeds: int = Field(
+        default=20, ge=1, description="How many top fused hits lend score to neighbours."
+    )
+    neighbor_max_gap_minutes: float = Field(
+        default=60.0,
+        gt=0.0,
+        description="Adjacent memories further apart in time than this belong to another session: no spreading.",
+    )
+    speaker_boost: float = Field(
+        default=0.2,
+        ge=0.0,
+        description="Score multiplier bonus for hits spoken by a participant the query names (0 disables).",
+    )
 
     @field_validator("strategies", mode="before")
     @classmethod

@@ -26,6 +26,7 @@ from astrocyte.types import (
     LLMMessage,
     MemoryEntityAssociation,
     MemoryHit,
+    NeighborDocument,
     RecallRequest,
     RecallResult,
     ReflectRequest,
@@ -42,12 +43,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SUPPORTED_SPI_VERSIONS",
+    "DocumentBatchLookup",
     "DocumentStore",
     "EmbeddingProvider",
     "EngineProvider",
     "GraphStore",
     "IngestSource",
     "LLMProvider",
+    "NeighborLookup",
     "OutboundTransportProvider",
     "Reranker",
     "SourceType",
@@ -170,6 +173,32 @@ class DocumentStore(Protocol):
     async def health(self) -> HealthStatus: ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class DocumentBatchLookup(Protocol):
+    """Optional DocumentStore capability: read many documents in one round trip."""
+
+    async def get_documents(self, ids: list[str], bank_id: str) -> list[Document]:
+        """The documents of ``ids`` that exist in ``bank_id``, in the order of ``ids`` (unknown ids skipped)."""
+        ...
+
+
+@runtime_checkable
+class NeighborLookup(Protocol):
+    """Optional DocumentStore capability: the documents retained just before and after others.
+
+    Recall spreads part of a hit's score to its neighbours (the evidence for a question often sits
+    in the turn next to the one that matched). Stores without it simply skip that step.
+    """
+
+    async def get_neighbors(
+        self, ids: list[str], bank_id: str, window: int = 1
+    ) -> dict[str, list[NeighborDocument]]:
+        """For each id of ``ids`` in ``bank_id``: up to ``window`` documents before and after it in
+        retain order, sorted by offset (-window..-1, 1..window; upserts keep their place). Unknown ids
+        are absent."""
+        ...
 
 
 @runtime_checkable

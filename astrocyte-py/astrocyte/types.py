@@ -33,6 +33,7 @@ __all__ = [
     "MemoryEntityAssociation",
     "MemoryHit",
     "MetadataValue",
+    "NeighborDocument",
     "RecallRequest",
     "RecallResult",
     "RecallTrace",
@@ -133,6 +134,13 @@ class Document(_Portable):
     metadata: Metadata = Field(default_factory=dict)
     tags: list[str] = Field(default_factory=list)
     occurred_at: datetime | None = None
+
+
+class NeighborDocument(_Portable):
+    """A document retained next to another one in its bank: ``offset`` turns before (< 0) or after (> 0)."""
+
+    offset: int
+    document: Document
 
 
 class DocumentHit(_Portable):
@@ -306,7 +314,10 @@ class MemoryHit(_Portable):
     metadata: Metadata = Field(default_factory=dict)
     tags: list[str] = Field(default_factory=list)
     occurred_at: datetime | None = None
-    strategies: list[str] = Field(default_factory=list, description="Strategies that returned this memory.")
+    strategies: list[str] = Field(
+        default_factory=list,
+        description="Strategies that returned this memory; 'neighbor' when it was lifted as the turn next to a top hit.",
+    )
 
 
 class StrategyTrace(_Portable):
@@ -435,6 +446,7 @@ PORTABLE_MODELS: dict[str, type[BaseModel]] = {
         VectorFilters,
         Document,
         DocumentHit,
+        NeighborDocument,
         Entity,
         EntityLink,
         MemoryEntityAssociation,

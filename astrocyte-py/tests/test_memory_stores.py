@@ -11,7 +11,12 @@ import pytest
 from astrocyte.errors import ConfigError, DimensionMismatchError, InvalidRequestError, StoreError
 from astrocyte.stores._text import tokenize
 from astrocyte.stores.memory import InMemoryDocumentStore, InMemoryGraphStore, InMemoryVectorStore
-from astrocyte.testing import DocumentStoreContract, GraphStoreContract, VectorStoreContract
+from astrocyte.testing import (
+    DocumentStoreContract,
+    GraphStoreContract,
+    NeighborLookupContract,
+    VectorStoreContract,
+)
 from astrocyte.types import Document, Entity, EntityLink, MemoryEntityAssociation, VectorItem
 
 # --------------------------------------------------------------------------- contract suites
@@ -45,7 +50,7 @@ class TestInMemoryGraphStore(GraphStoreContract):
         await s.close()
 
 
-class TestInMemoryDocumentStore(DocumentStoreContract):
+class TestInMemoryDocumentStore(DocumentStoreContract, NeighborLookupContract):
     @pytest.fixture
     async def store(self) -> AsyncIterator[InMemoryDocumentStore]:
         s = InMemoryDocumentStore()

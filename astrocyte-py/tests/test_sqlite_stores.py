@@ -16,7 +16,12 @@ import pytest
 from astrocyte.errors import DimensionMismatchError, StoreError
 from astrocyte.stores._filters import cosine_scores, matches_filters
 from astrocyte.stores.sqlite import SqliteDocumentStore, SqliteGraphStore, SqliteVectorStore
-from astrocyte.testing import DocumentStoreContract, GraphStoreContract, VectorStoreContract
+from astrocyte.testing import (
+    DocumentStoreContract,
+    GraphStoreContract,
+    NeighborLookupContract,
+    VectorStoreContract,
+)
 from astrocyte.types import (
     Document,
     Entity,
@@ -54,7 +59,7 @@ class TestSqliteGraphStoreContract(GraphStoreContract):
         await instance.close()
 
 
-class TestSqliteDocumentStoreContract(DocumentStoreContract):
+class TestSqliteDocumentStoreContract(DocumentStoreContract, NeighborLookupContract):
     @pytest.fixture
     async def store(self, tmp_path: Path) -> AsyncIterator[SqliteDocumentStore]:
         instance = SqliteDocumentStore(path=tmp_path / "contract.db")
@@ -173,7 +178,7 @@ async def test_three_stores_share_one_file(db_path: Path) -> None:
     finally:
         conn.close()
     assert {"vec_items", "doc_items", "graph_entities", "graph_links", "graph_mentions"} <= tables
-    assert versions == {"vector": 1, "document": 1, "graph": 1}
+    assert versions == {"vector": 1, "document": 2, "graph": 1}
 
 
 async def test_everything_persists_across_reopen(db_path: Path) -> None:
@@ -539,3 +544,35 @@ async def test_query_entities_ranks_exact_before_substring(graph: SqliteGraphSto
     await graph.store_entities([Entity(id="2", name="Anna", aliases=["Annie"])], BANK)
     [anna] = await graph.query_entities("annie", BANK)
     assert anna.aliases == ["Ann", "Annie"]
+
+
+async def test_version_1_document_file_is_migrated_in_place(db_path: Path) -> None:
+    """A file written before neighbour lookup (document schema v1) opens, keeps its rows and order."""
+    from astrocyte.stores._sqlite_documents import _DOCUMENT_MIGRATIONS
+
+    conn = sqlite3.connect(db_path)
+    with conn:
+        conn.execute("CREATE TABLE astrocyte_schema (component TEXT PRIMARY KEY, version INTEGER NOT NULL)")
+        for statement in _DOCUMENT_MIGRATIONS[0]:
+            conn.execute(statement)
+        conn.execute("INSERT INTO astrocyte_schema VALUES ('document', 1)")
+        conn.executemany(
+            "INSERT INTO doc_items (bank_id, id, text) VALUES (?, ?, ?)",
+            [(BANK, f"t{i}", f"old turn {i}") for i in range(3)],
+        )
+    conn.close()
+
+    store = SqliteDocumentStore(path=db_path)
+    try:
+        assert (await store.health()).details["schema_version"] == 2
+        found = await store.get_neighbors(["t1"], BANK, window=1)
+        assert [(n.offset, n.document.text) for n in found["t1"]] == [(-1, "old turn 0"), (1, "old turn 2")]
+        assert [h.id for h in await store.search_fulltext("old turn 2", BANK, limit=1)] == ["t2"]
+    finally:
+        await store.close()
+    conn = sqlite3.connect(db_path)
+    try:
+        indexes = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    finally:
+        conn.close()
+    assert "doc_items_bank_order" in indexes

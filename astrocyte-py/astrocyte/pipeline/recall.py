@@ -1,4 +1,5 @@
-"""Recall path: strategies in parallel → weighted RRF → optional rerank → result cap and token budget.
+"""Recall path: strategies in parallel → fusion → speaker boost → neighbour spreading → optional
+rerank → result cap and token budget.
 
 Strategies (each can be switched off by weight 0 in ``recall.strategies`` or per request):
 
@@ -6,6 +7,11 @@ Strategies (each can be switched off by weight 0 in ``recall.strategies`` or per
 * ``fulltext`` — BM25 over the DocumentStore;
 * ``graph``    — memories mentioning the entities named in the query (and their linked entities);
 * ``temporal`` — when the query names a time ("last May", "in 2023"), vector search inside it.
+
+Fusion is score-based by default (``recall.fusion: score``, see :mod:`astrocyte.pipeline.fusion`) or
+weighted RRF. After fusion, hits spoken by a participant the query names are boosted
+(``speaker_boost``) and the top hits lend part of their score to the turns retained next to them
+(``neighbor_window``; only with a document store offering :class:`~astrocyte.provider.NeighborLookup`).
 
 A strategy that fails is recorded in the trace and the others still answer; only when every strategy
 fails does recall raise.
@@ -17,18 +23,22 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from astrocyte.config import HomeostasisSettings, RecallSettings
 from astrocyte.errors import CircuitOpenError, InvalidRequestError, StoreError
 from astrocyte.pipeline.entities import query_entity_names
-from astrocyte.pipeline.fusion import rrf_fuse
+from astrocyte.pipeline.fusion import rrf_fuse, score_fuse
+from astrocyte.pipeline.neighbors import Adjacent, Seed, neighbor_bonus
+from astrocyte.pipeline.speakers import named_speakers, speakers_of
 from astrocyte.pipeline.stores import MemoryStores
 from astrocyte.pipeline.temporal import TemporalMatch, parse_time_expression
 from astrocyte.pipeline.tokens import count_tokens
+from astrocyte.provider import DocumentBatchLookup, NeighborLookup
 from astrocyte.recall.proxy import ProxyFetch, ProxyRecall
-from astrocyte.stores._filters import as_utc
+from astrocyte.stores._filters import as_utc, matches_filters
 from astrocyte.types import (
+    Document,
     ExternalContextItem,
     MemoryHit,
     Metadata,
@@ -56,6 +66,7 @@ class _Payload:
     metadata: Metadata
     tags: list[str]
     occurred_at: datetime | None
+    score: float = 0.0  # the strategy's own score (cosine, BM25...); graph hits carry none
     strategies: list[str] = field(default_factory=list)
 
 
@@ -134,6 +145,8 @@ class RecallPipeline:
         if temporal is not None:
             trace.notes.append(f"temporal: '{temporal.phrase}' → {_fmt_range(temporal.time_range)}")
         hits = await self._fuse(runs, weights, trace)
+        hits = self._boost_speakers(hits, request.query, trace)
+        hits = await self._spread(hits, filters, trace)
         trace.strategies.extend(fetch.trace for fetch in proxied)
         external = _external_rankings(request.external_context, proxied)
         if external:
@@ -205,14 +218,14 @@ class RecallPipeline:
         self, vector: list[float], bank: str, limit: int, filters: VectorFilters | None
     ) -> list[_Payload | str]:
         hits = await self._stores.vector.search_similar(vector, bank, limit=limit, filters=filters)
-        return [_Payload(bank, h.id, h.text, h.metadata, h.tags, h.occurred_at) for h in hits]
+        return [_Payload(bank, h.id, h.text, h.metadata, h.tags, h.occurred_at, h.score) for h in hits]
 
     async def _fulltext(
         self, query: str, bank: str, limit: int, filters: VectorFilters | None
     ) -> list[_Payload | str]:
         assert self._stores.document is not None
         hits = await self._stores.document.search_fulltext(query, bank, limit=limit, filters=filters)
-        return [_Payload(bank, h.id, h.text, h.metadata, h.tags, h.occurred_at) for h in hits]
+        return [_Payload(bank, h.id, h.text, h.metadata, h.tags, h.occurred_at, h.score) for h in hits]
 
     async def _graph(self, names: list[str], bank: str, limit: int) -> list[_Payload | str]:
         graph = self._stores.graph
@@ -230,31 +243,35 @@ class RecallPipeline:
         self, runs: list[_StrategyRun], weights: dict[str, float], trace: RecallTrace
     ) -> list[MemoryHit]:
         payloads: dict[str, _Payload] = {}
-        rankings: dict[str, list[str]] = {}
+        rankings: dict[str, list[tuple[str, float]]] = {}
         missing: dict[str, str] = {}
         for run in runs:
-            keys: list[str] = []
-            for entry in run.ranked:
+            keys: list[tuple[str, float]] = []
+            for rank, entry in enumerate(run.ranked, start=1):
                 memory_id = entry if isinstance(entry, str) else entry.memory_id
                 key = f"{run.bank_id}{_SEP}{memory_id}"
-                keys.append(key)
                 if isinstance(entry, str):
                     missing.setdefault(key, run.bank_id)
+                    keys.append((key, 1.0 / rank))  # graph hits are ranked, not scored
                 else:
                     payloads.setdefault(key, entry)
+                    keys.append((key, entry.score))
             rankings[f"{run.name}{_SEP}{run.bank_id}"] = keys
         await self._hydrate(missing, payloads, trace)
         run_weights = {f"{r.name}{_SEP}{r.bank_id}": weights.get(r.name, 1.0) for r in runs}
         for run_key, keys in rankings.items():
             strategy = run_key.split(_SEP, 1)[0]
-            for key in keys:
+            for key, _ in keys:
                 if key in payloads and strategy not in payloads[key].strategies:
                     payloads[key].strategies.append(strategy)
-        fused = rrf_fuse(
-            {rk: [k for k in keys if k in payloads] for rk, keys in rankings.items()},
-            run_weights,
-            self._settings.rrf_k,
-        )
+        present = {rk: [(k, s) for k, s in keys if k in payloads] for rk, keys in rankings.items()}
+        if self._settings.fusion == "rrf":
+            ranked_ids = {rk: [k for k, _ in keys] for rk, keys in present.items()}
+            fused = rrf_fuse(ranked_ids, run_weights, self._settings.rrf_k)
+        else:
+            fused = score_fuse(
+                present, run_weights, rank_blend=self._settings.rank_blend, k=self._settings.rrf_k
+            )
         return [
             MemoryHit(
                 memory_id=p.memory_id,
@@ -279,16 +296,103 @@ class RecallPipeline:
             if wanted:
                 trace.notes.append(f"{len(wanted)} graph hits dropped: no document store to read their text")
             return
-        document_store = self._stores.document
-        keys = list(wanted)
-        docs = await asyncio.gather(
-            *(document_store.get_document(key.split(_SEP, 1)[1], wanted[key]) for key in keys)
+        by_bank: dict[str, list[str]] = {}
+        for key, bank in wanted.items():
+            by_bank.setdefault(bank, []).append(key.split(_SEP, 1)[1])
+        fetched = await asyncio.gather(*(self._documents(ids, bank) for bank, ids in by_bank.items()))
+        for bank, docs in zip(by_bank, fetched, strict=True):
+            for doc in docs:
+                key = f"{bank}{_SEP}{doc.id}"
+                payloads[key] = _Payload(bank, doc.id, doc.text, doc.metadata, doc.tags, doc.occurred_at)
+
+    async def _documents(self, ids: list[str], bank: str) -> list[Document]:
+        """Documents by id: one round trip when the store can batch, else one call per id."""
+        store = self._stores.document
+        assert store is not None
+        if isinstance(store, DocumentBatchLookup):
+            return await store.get_documents(ids, bank)
+        found = await asyncio.gather(*(store.get_document(i, bank) for i in ids))
+        return [doc for doc in found if doc is not None]
+
+    # ------------------------------------------------------------------ post-fusion signals
+
+    def _boost_speakers(self, hits: list[MemoryHit], query: str, trace: RecallTrace) -> list[MemoryHit]:
+        """Multiply the score of hits spoken by a participant the query names by ``1 + speaker_boost``."""
+        boost = self._settings.speaker_boost
+        if boost <= 0 or not hits:
+            return hits
+        speakers = {id(hit): speakers_of(hit.text, hit.metadata) for hit in hits}
+        named = named_speakers(query_entity_names(query), {s for group in speakers.values() for s in group})
+        if not named:
+            return hits
+        trace.notes.append(f"speaker boost: {', '.join(sorted(named))}")
+        for hit in hits:
+            if named.intersection(speakers[id(hit)]):
+                hit.score *= 1.0 + boost
+        return sorted(hits, key=lambda hit: -hit.score)
+
+    async def _spread(
+        self, hits: list[MemoryHit], filters: VectorFilters | None, trace: RecallTrace
+    ) -> list[MemoryHit]:
+        """Lend part of the top hits' scores to the turns retained next to them (one batch per bank).
+
+        Neighbours outside the request's tag and time filters are never lifted."""
+        window = self._settings.neighbor_window
+        store = self._stores.document
+        if window < 1 or self._settings.neighbor_weight <= 0 or not isinstance(store, NeighborLookup):
+            return hits
+        seeds = hits[: self._settings.neighbor_seeds]
+        by_bank: dict[str, list[str]] = {}
+        for hit in seeds:
+            by_bank.setdefault(hit.bank_id, []).append(hit.memory_id)
+        started = time.perf_counter()
+        try:
+            found = await asyncio.gather(
+                *(store.get_neighbors(ids, bank, window) for bank, ids in by_bank.items())
+            )
+        except Exception as exc:  # spreading refines the ranking; failing it must not fail recall
+            trace.notes.append(f"neighbour spreading skipped: {type(exc).__name__}: {exc}")
+            return hits
+        known = {f"{hit.bank_id}{_SEP}{hit.memory_id}": hit for hit in hits}
+        adjacency: dict[str, list[Adjacent]] = {}
+        outside: dict[str, MemoryHit] = {}  # neighbours fusion did not rank
+        for bank, groups in zip(by_bank, found, strict=True):
+            for memory_id, group in groups.items():
+                adjacent = adjacency.setdefault(f"{bank}{_SEP}{memory_id}", [])
+                for neighbour in group:
+                    doc = neighbour.document
+                    key = f"{bank}{_SEP}{doc.id}"
+                    if not matches_filters(
+                        filters, tags=doc.tags, metadata=doc.metadata, occurred_at=doc.occurred_at
+                    ):
+                        continue
+                    adjacent.append(Adjacent(key, neighbour.offset, doc.occurred_at))
+                    if key not in known and key not in outside:
+                        outside[key] = MemoryHit(
+                            memory_id=doc.id,
+                            bank_id=bank,
+                            text=doc.text,
+                            score=0.0,
+                            metadata=doc.metadata,
+                            tags=doc.tags,
+                            occurred_at=doc.occurred_at,
+                            strategies=[],
+                        )
+        bonus = neighbor_bonus(
+            [Seed(f"{h.bank_id}{_SEP}{h.memory_id}", h.score, h.occurred_at) for h in seeds],
+            adjacency,
+            weight=self._settings.neighbor_weight,
+            max_gap=timedelta(minutes=self._settings.neighbor_max_gap_minutes),
         )
-        for key, doc in zip(keys, docs, strict=True):
-            if doc is not None:
-                payloads[key] = _Payload(
-                    wanted[key], doc.id, doc.text, doc.metadata, doc.tags, doc.occurred_at
-                )
+        for key, extra in bonus.items():
+            hit = known.get(key)
+            if hit is None:
+                hit = known[key] = outside[key]
+            hit.score += extra
+            hit.strategies.append("neighbor")
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        trace.notes.append(f"neighbour spreading: {len(bonus)} turns boosted in {elapsed_ms:.1f} ms")
+        return sorted(known.values(), key=lambda hit: -hit.score)
 
     async def _fetch_proxies(self, query: str, banks: list[str]) -> list[ProxyFetch]:
         return await self._proxies.fetch(query, banks) if self._proxies else []

@@ -4,6 +4,9 @@ Documents live in ``doc_items``; ``doc_fts`` is an external-content FTS5 index o
 step by triggers. The FTS5 tokenizer is ``porter unicode61 remove_diacritics 2`` (stemmed, accent- and
 case-insensitive). BM25 statistics (document frequencies, average length) are computed by FTS5 over
 the whole table, i.e. across banks; only the hits are bank-scoped.
+
+Retain order is the row order (``pk``) within a bank; schema version 2 indexes ``(bank_id, pk)`` so
+:meth:`SqliteDocumentStore.get_neighbors` reads the turns around a hit with two index seeks each.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from astrocyte.stores._sqlite_db import (
     time_bounds,
 )
 from astrocyte.stores._text import tokenize
-from astrocyte.types import Document, DocumentHit, VectorFilters
+from astrocyte.types import Document, DocumentHit, NeighborDocument, VectorFilters
 
 __all__ = ["MAX_QUERY_TERMS", "SqliteDocumentStore", "fts_query"]
 
@@ -51,7 +54,11 @@ _DOCUMENT_MIGRATIONS: tuple[Migration, ...] = (
         " INSERT INTO doc_fts (doc_fts, rowid, text) VALUES ('delete', old.pk, old.text);"
         " INSERT INTO doc_fts (rowid, text) VALUES (new.pk, new.text); END",
     ),
+    # v2: neighbour lookup walks a bank in retain order.
+    ("CREATE INDEX doc_items_bank_order ON doc_items (bank_id, pk)",),
 )
+
+_DOC_COLUMNS = "id, text, metadata, tags, occurred_at"
 
 _UPSERT_DOCUMENT = (
     "INSERT INTO doc_items (bank_id, id, text, metadata, tags, occurred_at, occurred_us)"
@@ -102,6 +109,16 @@ def _filter_sql(filters: VectorFilters | None) -> tuple[str, list[_Param]]:
             clauses.append("d.occurred_us < ?")
             params.append(end)
     return "".join(f" AND {clause}" for clause in clauses), params
+
+
+def _document(row: tuple[str, str, str, str, str | None]) -> Document:
+    return Document(
+        id=row[0],
+        text=row[1],
+        metadata=json.loads(row[2]),
+        tags=json.loads(row[3]),
+        occurred_at=parse_iso(row[4]),
+    )
 
 
 class SqliteDocumentStore(SqliteStoreBase):
@@ -178,21 +195,51 @@ class SqliteDocumentStore(SqliteStoreBase):
         return await self._db.aread(run)
 
     async def get_document(self, document_id: str, bank_id: str) -> Document | None:
-        row = await self._db.aread(
+        found = await self.get_documents([document_id], bank_id)
+        return found[0] if found else None
+
+    async def get_documents(self, ids: list[str], bank_id: str) -> list[Document]:
+        """The documents of ``ids`` in ``bank_id``, in the order of ``ids``; one query for all of them."""
+        if not ids:
+            return []
+        rows = await self._db.aread(
             lambda conn: conn.execute(
-                "SELECT id, text, metadata, tags, occurred_at FROM doc_items WHERE bank_id = ? AND id = ?",
-                (bank_id, document_id),
-            ).fetchone()
+                f"SELECT {_DOC_COLUMNS} FROM doc_items"
+                " WHERE bank_id = ? AND id IN (SELECT value FROM json_each(?))",
+                (bank_id, ids_json(ids)),
+            ).fetchall()
         )
-        if row is None:
-            return None
-        return Document(
-            id=row[0],
-            text=row[1],
-            metadata=json.loads(row[2]),
-            tags=json.loads(row[3]),
-            occurred_at=parse_iso(row[4]),
-        )
+        by_id = {row[0]: _document(row) for row in rows}
+        return [by_id[i] for i in dict.fromkeys(ids) if i in by_id]
+
+    async def get_neighbors(
+        self, ids: list[str], bank_id: str, window: int = 1
+    ) -> dict[str, list[NeighborDocument]]:
+        """Up to ``window`` documents on each side of every id, in retain order, in one read."""
+        if not ids or window < 1:
+            return {}
+        before = f"SELECT {_DOC_COLUMNS} FROM doc_items WHERE bank_id = ? AND pk < ? ORDER BY pk DESC LIMIT ?"
+        after = f"SELECT {_DOC_COLUMNS} FROM doc_items WHERE bank_id = ? AND pk > ? ORDER BY pk LIMIT ?"
+
+        def run(conn: _Conn) -> dict[str, list[NeighborDocument]]:
+            targets = conn.execute(
+                "SELECT id, pk FROM doc_items WHERE bank_id = ? AND id IN (SELECT value FROM json_each(?))",
+                (bank_id, ids_json(ids)),
+            ).fetchall()
+            found: dict[str, list[NeighborDocument]] = {}
+            for doc_id, pk in targets:
+                earlier = conn.execute(before, (bank_id, pk, window)).fetchall()
+                later = conn.execute(after, (bank_id, pk, window)).fetchall()
+                found[doc_id] = [
+                    NeighborDocument(offset=-distance, document=_document(row))
+                    for distance, row in reversed(list(enumerate(earlier, start=1)))
+                ] + [
+                    NeighborDocument(offset=distance, document=_document(row))
+                    for distance, row in enumerate(later, start=1)
+                ]
+            return found
+
+        return await self._db.aread(run)
 
     async def delete(self, ids: list[str], bank_id: str) -> int:
         if not ids:

@@ -29,6 +29,7 @@ from astrocyte.types import (
     HealthStatus,
     MemoryEntityAssociation,
     Metadata,
+    NeighborDocument,
     VectorFilters,
     VectorHit,
     VectorItem,
@@ -546,11 +547,14 @@ class _DocBank:
     postings: dict[str, dict[str, int]] = field(default_factory=dict)  # term -> doc id -> tf
     total_length: int = 0
     next_seq: int = 0
+    _order: list[str] | None = None  # ids in retain order, rebuilt lazily after a write
+    _position: dict[str, int] = field(default_factory=dict)  # id -> index in _order
 
     def remove(self, doc_id: str) -> bool:
         entry = self.docs.pop(doc_id, None)
         if entry is None:
             return False
+        self._order = None
         self.total_length -= entry.length
         for term in entry.terms:
             posting = self.postings[term]
@@ -568,10 +572,28 @@ class _DocBank:
         seq = prior.seq if prior is not None else self.next_seq
         self.next_seq += prior is None
         self.remove(document.id)
+        self._order = None
         self.docs[document.id] = _DocEntry(document, seq, len(tokens), terms)
         self.total_length += len(tokens)
         for term, tf in terms.items():
             self.postings.setdefault(term, {})[document.id] = tf
+
+    def neighbors(self, doc_id: str, window: int) -> list[NeighborDocument]:
+        """Up to ``window`` documents each side of ``doc_id`` in retain order (``[]`` if unknown)."""
+        if doc_id not in self.docs:
+            return []
+        if self._order is None:
+            self._order = sorted(self.docs, key=lambda i: self.docs[i].seq)
+            self._position = {doc: index for index, doc in enumerate(self._order)}
+        order = self._order
+        position = self._position[doc_id]
+        return [
+            NeighborDocument(
+                offset=index - position, document=self.docs[order[index]].document.model_copy(deep=True)
+            )
+            for index in range(max(0, position - window), min(len(order), position + window + 1))
+            if index != position
+        ]
 
     def bm25(self, query_terms: Iterable[str]) -> dict[str, float]:
         """Okapi BM25 with Lucene's non-negative idf ``ln(1 + (N - df + 0.5) / (df + 0.5))``."""
@@ -654,6 +676,22 @@ class InMemoryDocumentStore(_Lifecycle):
         bank = self._banks.get(bank_id)
         entry = bank.docs.get(document_id) if bank is not None else None
         return entry.document.model_copy(deep=True) if entry is not None else None
+
+    async def get_documents(self, ids: list[str], bank_id: str) -> list[Document]:
+        self._check_open()
+        bank = self._banks.get(bank_id)
+        if bank is None:
+            return []
+        return [bank.docs[i].document.model_copy(deep=True) for i in dict.fromkeys(ids) if i in bank.docs]
+
+    async def get_neighbors(
+        self, ids: list[str], bank_id: str, window: int = 1
+    ) -> dict[str, list[NeighborDocument]]:
+        self._check_open()
+        bank = self._banks.get(bank_id)
+        if bank is None or window < 1:
+            return {}
+        return {i: bank.neighbors(i, window) for i in dict.fromkeys(ids) if i in bank.docs}
 
     async def delete(self, ids: list[str], bank_id: str) -> int:
         self._check_open()

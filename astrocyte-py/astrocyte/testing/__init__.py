@@ -22,11 +22,13 @@ Importing this package imports pytest: it is for test code only.
 
 from __future__ import annotations
 
+from astrocyte.testing.containers import docker_available
 from astrocyte.testing.document import DocumentStoreContract
 from astrocyte.testing.embedding import EmbeddingProviderContract
 from astrocyte.testing.graph import GraphStoreContract
 from astrocyte.testing.ingest import IngestHarness, IngestSourceContract
 from astrocyte.testing.llm import LLMProviderContract
+from astrocyte.testing.neighbors import NeighborLookupContract
 from astrocyte.testing.vector import VectorStoreContract
 
 __all__ = [
@@ -36,5 +38,7 @@ __all__ = [
     "IngestHarness",
     "IngestSourceContract",
     "LLMProviderContract",
+    "NeighborLookupContract",
     "VectorStoreContract",
+    "docker_available",
 ]
