@@ -90,7 +90,12 @@ async def test_llm_reflect_gets_the_authority_block(tmp_path: Path, server: LLMS
         retain={"entity_extraction": "rules"},
         recall_authority=_authority(apply_to_reflect=True),
         sources={
-            "wiki": {"type": "proxy", "url": f"{server.url}/search?q={{query}}", "target_bank": "facts-alice"}
+            "wiki": {
+                "type": "proxy",
+                "url": f"{server.url}/search?q={{query}}",
+                "target_bank": "facts-alice",
+                "timeout_seconds": 10,
+            }
         },
     )
     async with Astrocyte.from_config(config) as memory:

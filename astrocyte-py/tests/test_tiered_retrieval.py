@@ -40,7 +40,12 @@ def _config(
     }
     if server is not None:
         extra["sources"] = {
-            "wiki": {"type": "proxy", "url": f"{server.url}/search?q={{query}}", "target_bank": "notes"}
+            "wiki": {
+                "type": "proxy",
+                "url": f"{server.url}/search?q={{query}}",
+                "target_bank": "notes",
+                "timeout_seconds": 10,
+            }
         }
     if llm and server is not None:
         extra["llm_provider"] = "openai"
@@ -52,9 +57,13 @@ def _config(
     return sqlite_config(tmp_path, **extra)
 
 
-@pytest.fixture
-async def memory(tmp_path: Path, server: LLMServer) -> AsyncIterator[Astrocyte]:
-    async with Astrocyte.from_config(_config(tmp_path, server)) as memory:
+@pytest.fixture(params=["score", "rrf"])
+async def memory(
+    tmp_path: Path, server: LLMServer, request: pytest.FixtureRequest
+) -> AsyncIterator[Astrocyte]:
+    """Both fusion modes: sufficiency normalises each one's fused scores by its own best score."""
+    config = _config(tmp_path, server) | {"recall": {"fusion": request.param}}
+    async with Astrocyte.from_config(config) as memory:
         await memory.retain_many([{"content": text, "bank_id": "notes"} for text in NOTES])
         yield memory
 
@@ -79,7 +88,7 @@ async def test_escalates_to_graph_and_proxies_when_tier_one_is_weak(
     memory: Astrocyte, server: LLMServer
 ) -> None:
     # No word of the query is in any memory: full text finds nothing, so tier 1 cannot agree.
-    result = await memory.recall("canine companion adventures", bank_id="notes", max_results=5)
+    result = await memory.recall("canine companion adventures", bank_id="notes", max_results=10)
     tiers = _tiers(result)
     assert tiers[:2] == [(0, "miss", False), (1, "vector+fulltext", False)]
     assert tiers[2][:2] == (2, "graph+proxies")
