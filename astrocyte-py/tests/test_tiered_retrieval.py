@@ -120,6 +120,7 @@ async def test_tier_three_rewrites_and_reranks_with_the_llm(tmp_path: Path, serv
     assert [t.tier for t in result.trace.tiers] == [0, 1, 2, 3]
     tier3 = result.trace.tiers[3]
     assert tier3.llm_calls == 2 and tier3.sufficient
+    assert tier3.store_calls >= 2  # the rewritten query searched again (vector, full text...)
     chats = [r for r in server.state.received if r.path == "/v1/chat/completions"]
     assert len(chats) == 2
     assert chats[0].body["messages"][1]["content"] == "canine companion of Gina"  # the rewrite request

@@ -135,14 +135,17 @@ class TieredRecall:
         assert result is not None
         if self._settings.max_tier >= 3 and self._stores.llm is not None:
             started = time.perf_counter()
+            earlier = len(result.trace.strategies)
             try:
                 result = await self._llm_tier(request, banks, now, weights, result)
             except (ProviderError, StoreError) as exc:  # the model is an optional extra: keep tier 2
-                tier = self._trace(3, "llm rewrite+rerank", started, result, False, llm_calls=1)
-                tier.note = f"failed, tier 2 hits kept: {exc}"
-                tiers.append(tier)
+                failed = TierTrace(tier=3, name="llm rewrite+rerank", note=f"failed, tier 2 hits kept: {exc}")
+                failed.duration_ms = (time.perf_counter() - started) * 1000
+                tiers.append(failed)
                 return result, False
-            tiers.append(self._trace(3, "llm rewrite+rerank", started, result, True, llm_calls=2))
+            tier = self._trace(3, "llm rewrite+rerank", started, result, True, llm_calls=2)
+            tier.store_calls = len(result.trace.strategies) - earlier  # only the rewritten query's searches
+            tiers.append(tier)
             return result, True
         return result, False
 
