@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 from collections.abc import Coroutine, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
@@ -100,13 +101,14 @@ class Astrocyte:
     @classmethod
     def from_config(
         cls,
-        source: str | os.PathLike[str] | Mapping[str, Any] | None = None,
+        source: str | os.PathLike[str] | Mapping[str, Any] | AstrocyteConfig | None = None,
         *,
         audit_sink: AuditSink | None = None,
     ) -> Astrocyte:
-        """Build from a YAML/JSON file, a dict, or (``None``) ``./astrocyte.yaml`` or the embedded default.
+        """Build from a YAML/JSON file, a dict, a loaded :class:`AstrocyteConfig`, or (``None``)
+        ``./astrocyte.yaml`` or the embedded default.
         Audit events go to ``audit_sink`` (default: JSON lines on the ``astrocyte.audit`` logger)."""
-        config = load_config(source)
+        config = source if isinstance(source, AstrocyteConfig) else load_config(source)
         return cls(config, _build_stores(config), audit_sink=audit_sink)
 
     @property
@@ -346,6 +348,7 @@ class SyncAstrocyte:
     def __init__(self, memory: Astrocyte) -> None:
         self._memory = memory
         self._runner = asyncio.Runner()
+        self._lock = threading.Lock()  # the loop runs one call at a time; callers may be threads
 
     @classmethod
     def from_config(cls, source: str | os.PathLike[str] | Mapping[str, Any] | None = None) -> SyncAstrocyte:
@@ -355,32 +358,39 @@ class SyncAstrocyte:
     def config(self) -> AstrocyteConfig:
         return self._memory.config
 
-    def _run(self, coro: Coroutine[Any, Any, _T]) -> _T:
-        return self._runner.run(coro)
+    @property
+    def memory(self) -> Astrocyte:
+        """The async facade this twin drives (integrations reach both through it)."""
+        return self._memory
+
+    def run(self, coro: Coroutine[Any, Any, _T]) -> _T:
+        """Run ``coro`` (built from :attr:`memory`) to completion on this twin's event loop."""
+        with self._lock:
+            return self._runner.run(coro)
 
     def retain(self, content: str | RetainRequest | Mapping[str, Any], **kwargs: Any) -> RetainResult:
-        return self._run(self._memory.retain(content, **kwargs))
+        return self.run(self._memory.retain(content, **kwargs))
 
     def retain_many(
         self, requests: Sequence[RetainRequest | Mapping[str, Any]], **kwargs: Any
     ) -> list[RetainResult]:
-        return self._run(self._memory.retain_many(requests, **kwargs))
+        return self.run(self._memory.retain_many(requests, **kwargs))
 
     def recall(self, query: str | RecallRequest | Mapping[str, Any], **kwargs: Any) -> RecallResult:
-        return self._run(self._memory.recall(query, **kwargs))
+        return self.run(self._memory.recall(query, **kwargs))
 
     def reflect(self, query: str | ReflectRequest | Mapping[str, Any], **kwargs: Any) -> ReflectResult:
-        return self._run(self._memory.reflect(query, **kwargs))
+        return self.run(self._memory.reflect(query, **kwargs))
 
     def forget(self, request: ForgetRequest | Mapping[str, Any] | None = None, **kwargs: Any) -> ForgetResult:
-        return self._run(self._memory.forget(request, **kwargs))
+        return self.run(self._memory.forget(request, **kwargs))
 
     def banks(self, **kwargs: Any) -> list[str]:
-        return self._run(self._memory.banks(**kwargs))
+        return self.run(self._memory.banks(**kwargs))
 
     def close(self) -> None:
         try:
-            self._run(self._memory.close())
+            self.run(self._memory.close())
         finally:
             self._runner.close()
 

@@ -94,8 +94,10 @@ class Gate:
                 self._audit.record("retain", context, bank, error=exc)
             raise
         for bank in banks:
-            written = sum(len(r.memory_ids) for r in results if r.bank_id == bank and not r.idempotent_replay)
-            self._audit.record("retain", context, bank, memory_count=written)
+            written = [
+                i for r in results if r.bank_id == bank and not r.idempotent_replay for i in r.memory_ids
+            ]
+            self._audit.record("retain", context, bank, memory_count=len(written), memory_ids=written)
         return results
 
     async def read(self, action: str, context: AstrocyteContext | None, banks: list[str], query: str) -> None:
@@ -109,15 +111,19 @@ class Gate:
         run: Callable[[ForgetRequest], Awaitable[ForgetResult]],
     ) -> ForgetResult:
         bank = request.bank_id
-        await self._admit("forget", context, [bank], "forget", lambda: self._validator.bank(bank))
+        await self._admit(
+            "forget", context, [bank], "forget", lambda: self._validator.bank(bank), request.memory_ids
+        )
         try:
             result = await run(request)
         except AstrocyteError as exc:
-            self._audit.record("forget", context, bank, error=exc)
+            self._audit.record("forget", context, bank, error=exc, memory_ids=request.memory_ids)
             raise
         finally:
             self._quotas.forget(bank)  # recount on the next retain, whatever was deleted
-        self._audit.record("forget", context, bank, memory_count=result.deleted_count)
+        self._audit.record(
+            "forget", context, bank, memory_count=result.deleted_count, memory_ids=result.memory_ids
+        )
         return result
 
     def refused(
@@ -142,6 +148,7 @@ class Gate:
         banks: list[str],
         permission: Permission,
         validate: Callable[[], None],
+        memory_ids: list[str] | None = None,
     ) -> None:
         bank: str | None = banks[0] if len(banks) == 1 else None
         try:
@@ -150,7 +157,8 @@ class Gate:
                 self.access.check(context, bank, permission)
             await self._limit(context, banks)
         except AstrocyteError as exc:
-            self._audit.record(action, context, getattr(exc, "bank_id", None) or bank, error=exc)
+            bank = getattr(exc, "bank_id", None) or bank
+            self._audit.record(action, context, bank, error=exc, memory_ids=memory_ids)
             raise
 
     async def _limit(self, context: AstrocyteContext | None, banks: list[str]) -> None:

@@ -38,6 +38,7 @@ from pydantic import (
 )
 
 from astrocyte.access_settings import Agents, BankGrants, DeploymentSettings, IdentitySettings
+from astrocyte.chat_proxy.settings import ChatProxySettings
 from astrocyte.errors import ConfigError
 from astrocyte.ingest.settings import ExtractionProfiles, Sources
 from astrocyte.mip.settings import MipConfig
@@ -319,6 +320,13 @@ class AstrocyteConfig(_Section):
     tiered_retrieval: TieredRetrievalConfig = Field(
         default_factory=TieredRetrievalConfig,
         description="Cost-tiered recall: cache, vector+fulltext, graph+proxies, LLM; stop when sufficient.",
+    )
+    chat_proxy: ChatProxySettings = Field(
+        default_factory=ChatProxySettings, description="The memory-augmented chat proxy of the gateway."
+    )
+    gateway: dict[str, JsonValue] = Field(
+        default_factory=dict,
+        description="Settings of the standalone gateway (auth, CORS, limits); validated by astrocyte-gateway.",
     )
 
     @field_validator("profile", mode="after")

@@ -229,6 +229,11 @@ class RetainRequest(_Portable):
     source: str | None = None
     extraction_profile: str | None = None
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=512)
+    deduplicate: bool = Field(
+        default=True,
+        description="Skip chunks that repeat a stored memory (retain.dedup_threshold); false keeps "
+        "every chunk, for verbatim records such as chat transcripts.",
+    )
 
     _bank = field_validator("bank_id")(_check_bank_id)
 

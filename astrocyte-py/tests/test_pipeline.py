@@ -107,6 +107,15 @@ async def test_near_duplicate_is_reported_not_stored(memory: Astrocyte) -> None:
     assert third.memory_ids and not third.duplicate_of
 
 
+async def test_deduplicate_false_keeps_every_repeat(memory: Astrocyte) -> None:
+    first = await memory.retain("ok", bank_id="log", deduplicate=False)
+    second = await memory.retain("ok", bank_id="log", deduplicate=False)
+    batch = await memory.retain_many([{"content": "ok", "bank_id": "log", "deduplicate": False}] * 2)
+    ids = [*first.memory_ids, *second.memory_ids, *(i for r in batch for i in r.memory_ids)]
+    assert len(set(ids)) == 4 and not second.duplicate_of
+    assert len((await memory.recall("ok", bank_id="log", max_results=10)).hits) == 4
+
+
 async def test_idempotency_key_makes_retain_a_no_op(memory: Astrocyte) -> None:
     first = await memory.retain("Alice moved to Lisbon.", bank_id="i", idempotency_key="msg-1")
     again = await memory.retain("Alice moved to Lisbon.", bank_id="i", idempotency_key="msg-1")
@@ -215,3 +224,12 @@ def test_sync_twin(tmp_path: Path) -> None:
         memory.retain("Bob likes green tea.", bank_id="s")
         assert "green tea" in memory.recall("tea", bank_id="s").hits[0].text
         assert memory.banks() == ["s"]
+
+
+async def test_retain_stamps_when_each_memory_was_written(memory: Astrocyte) -> None:
+    before = datetime.now(UTC)
+    result = await memory.retain("Melanie signed up for a pottery class.", bank_id="stamped")
+    [item] = await memory.stores.vector.list_vectors("stamped")
+    assert item.id == result.memory_ids[0]
+    written = datetime.fromisoformat(str(item.metadata["_retained_at"]))
+    assert before <= written <= datetime.now(UTC)

@@ -402,6 +402,7 @@ async def test_audit_events_are_json_without_content(
         ("forget", "ok", "user:alice", "user-alice"),
     ]
     assert events[0]["memory_count"] == 1 and events[2]["memory_count"] == 1
+    assert events[0]["memory_ids"] == result.memory_ids == events[2]["memory_ids"]  # a memory's trail
     assert events[1]["permission"] == "read"
     assert all("timestamp" in e for e in events)
     assert not any("garden" in r.getMessage() for r in caplog.records)

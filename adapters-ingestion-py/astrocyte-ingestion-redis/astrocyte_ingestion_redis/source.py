@@ -119,6 +119,17 @@ class RedisStreamSource(StreamSource):
         fields: dict[Any, Any] = {**record, "stream": self.stream, "group": self.group}
         await self._redis.xadd(self.dead_letter_stream, fields)
 
+    async def _backlog(self) -> dict[str, int]:
+        """``lag`` from XINFO GROUPS (Redis 7+; absent when Redis cannot tell) and the dead letter's length."""
+        backlog = {"dead_letter_size": int(await self._redis.xlen(self.dead_letter_stream))}
+        for group in await self._redis.xinfo_groups(self.stream):
+            name = group.get("name")
+            if (name.decode() if isinstance(name, bytes) else name) == self.group:
+                lag = group.get("lag")
+                if isinstance(lag, int):
+                    backlog["lag"] = lag
+        return backlog
+
     # ------------------------------------------------------------------ internals
 
     @property

@@ -18,6 +18,7 @@ from astrocyte import Astrocyte
 from astrocyte.cli import main
 from astrocyte.errors import ConfigError
 from astrocyte.ingest import IngestHandler, IngestSupervisor, SourceRegistry
+from astrocyte.ingest.settings import SourceConfig
 from astrocyte.testing import IngestSourceContract
 
 REDIS_URL = os.environ.get("ASTROCYTE_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -186,3 +187,27 @@ def test_cli_ingest_run_consumes_until_told_to_stop(
     assert '"retained": 1' in output
     assert main(["recall", "staging database", "--bank", "notes", "-c", str(config)]) == 0
     assert "db-2" in capsys.readouterr().out
+
+
+async def test_health_reports_lag_and_dead_letter_size(redis_harness: RedisHarness) -> None:
+    memory = Astrocyte.from_config(
+        {"vector_store": "memory", "document_store": "memory", "graph_store": None}
+    )
+    settings = SourceConfig.model_validate({"type": "stream", "driver": "redis", "target_bank": "b"})
+    source = redis_harness.make_source(IngestHandler(memory, "tickets", settings), "c1")
+    await redis_harness.publish([b'{"content": "Printer jams on page two."}', b'{"no_content": true}'])
+    await source._connect()  # connected, nothing read yet: both entries are behind
+    assert await source._backlog() == {"lag": 2, "dead_letter_size": 0}
+    await source._disconnect()
+    await source.start()
+    try:
+        for _ in range(200):  # bounded: 10 s
+            details = (await source.health_check()).details
+            if details.get("dead_letter_size") == 1 and details.get("retained") == 1:
+                break
+            await asyncio.sleep(0.05)
+        assert (details["lag"], details["dead_letter_size"], details["retained"]) == (0, 1, 1)
+    finally:
+        await source.stop()
+        await memory.close()
+    assert "lag" not in (await source.health_check()).details  # reported only while connected

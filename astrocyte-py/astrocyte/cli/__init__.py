@@ -29,6 +29,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "astrocyte.cli._doctor",
     "astrocyte.cli._ingest",
     "astrocyte.cli._mip",
+    "astrocyte.cli._gateway",
 )
 
 

@@ -18,6 +18,7 @@ from astrocyte.bench._cache import CachedEmbedder
 from astrocyte.bench.authority import measure_authority_tokens
 from astrocyte.bench.locomo import CATEGORY_NAMES, LocomoReport, load_locomo, run_locomo
 from astrocyte.cli._base import Subparsers, add_command
+from astrocyte.cli._gateway import add_bench as add_gateway_bench
 from astrocyte.config import load_config
 from astrocyte.errors import InvalidRequestError
 
@@ -179,6 +180,8 @@ def _authority(args: argparse.Namespace) -> int:
 def register(subparsers: Subparsers) -> None:
     bench = subparsers.add_parser("bench", help="Benchmarks (retrieval quality, latency).")
     inner = bench.add_subparsers(title="benchmarks", metavar="BENCH")
+    add_gateway_bench(inner)
+    _add_chat_proxy(inner)
     parser = add_command(
         inner, "locomo", _locomo, help="LoCoMo evidence recall@k with BM25/vector baselines."
     )
@@ -201,3 +204,34 @@ def register(subparsers: Subparsers) -> None:
         action="store_true",
         help="also score the pipeline with tiered_retrieval on (variant astrocyte+tiered, same run)",
     )
+
+
+def _chat_proxy(args: argparse.Namespace) -> int:
+    from astrocyte.bench.chat_proxy import format_report, run_chat_proxy_bench
+
+    if args.requests < 1 or args.memories < 0:
+        raise InvalidRequestError("--requests must be >= 1 and --memories >= 0", field="--requests")
+    report = asyncio.run(
+        run_chat_proxy_bench(
+            requests=args.requests, memories=args.memories, store=args.store, warmup=args.warmup
+        )
+    )
+    for line in format_report(report):
+        print(line)
+    if args.json:
+        Path(args.json).write_text(json.dumps(report.to_json(), indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+def _add_chat_proxy(inner: Subparsers) -> None:
+    parser = add_command(
+        inner,
+        "chat-proxy",
+        _chat_proxy,
+        help="Latency the chat proxy adds (recall + injection) over a direct upstream call, p50/p95.",
+    )
+    parser.add_argument("--requests", type=int, default=200, help="measured requests per path (default 200)")
+    parser.add_argument("--warmup", type=int, default=10, help="unmeasured rounds first (default 10)")
+    parser.add_argument("--memories", type=int, default=2000, help="memories in the bank (default 2000)")
+    parser.add_argument("--store", choices=["sqlite", "memory"], default="sqlite")
+    parser.add_argument("--json", default=None, metavar="OUT", help="also write the report as JSON")

@@ -15,7 +15,14 @@ from astrocyte.ingest.errors import (
     UnknownSourceError,
     UnresolvedBankError,
 )
-from astrocyte.ingest.handler import Disposition, HandleOutcome, InboundMessage, IngestHandler, SourceStats
+from astrocyte.ingest.handler import (
+    Disposition,
+    HandleOutcome,
+    InboundMessage,
+    IngestHandler,
+    SourceStats,
+    ingest_context,
+)
 from astrocyte.ingest.jsonpath import JsonPath, JsonPathError
 from astrocyte.ingest.mapping import apply_profile, map_metadata, matching_tags
 from astrocyte.ingest.registry import SourceRegistry, build_source
@@ -60,6 +67,7 @@ __all__ = [
     "build_source",
     "effective_profiles",
     "handle_webhook_ingest",
+    "ingest_context",
     "map_metadata",
     "matching_tags",
     "sign_webhook",

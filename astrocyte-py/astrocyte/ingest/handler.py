@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 from pydantic import JsonValue, ValidationError
 
 from astrocyte.errors import AccessDeniedError, InvalidRequestError
+from astrocyte.identity import ActorIdentity, AstrocyteContext
 from astrocyte.ingest.errors import IngestPayloadError, InvalidJsonError, UnresolvedBankError
 from astrocyte.ingest.jsonpath import JsonPath
 from astrocyte.ingest.mapping import apply_profile
@@ -37,7 +38,14 @@ from astrocyte.types import HealthStatus, RetainRequest, RetainResult
 if TYPE_CHECKING:
     from astrocyte._facade import Astrocyte
 
-__all__ = ["Disposition", "HandleOutcome", "InboundMessage", "IngestHandler", "SourceStats"]
+__all__ = [
+    "Disposition",
+    "HandleOutcome",
+    "InboundMessage",
+    "IngestHandler",
+    "SourceStats",
+    "ingest_context",
+]
 
 logger = logging.getLogger("astrocyte.ingest")
 
@@ -112,6 +120,7 @@ class SourceStats:
                 "retried": self.retried,
                 "consecutive_failures": self.consecutive_failures,
                 "last_error": self.last_error,
+                "last_success_at": self.last_success_at.isoformat() if self.last_success_at else None,
             },
         )
 
@@ -136,6 +145,15 @@ def _template_fields(document: JsonValue, principal: str | None, source_id: str)
     return fields
 
 
+def ingest_context(memory: Astrocyte, source_id: str) -> AstrocyteContext | None:
+    """The identity a source retains with: none where context-less calls are trusted (library mode),
+    else the service principal ``service:ingest-<source_id>`` — grant it ``write`` on the source's
+    target banks (``banks: {"team-*": {writers: ["service:ingest-*"]}}``)."""
+    if memory.access.anonymous_allowed:
+        return None
+    return AstrocyteContext(actor=ActorIdentity(type="service", id=f"ingest-{source_id}"))
+
+
 class IngestHandler:
     """Turns a source's messages into retains through one :class:`~astrocyte.Astrocyte`."""
 
@@ -147,6 +165,7 @@ class IngestHandler:
         self._content = JsonPath.parse(settings.content_path)
         self._message_id = JsonPath.parse(settings.idempotency_path) if settings.idempotency_path else None
         self._profile = self._resolve_profile(memory, settings)
+        self.context = ingest_context(memory, source_id)
 
     @staticmethod
     def _resolve_profile(memory: Astrocyte, settings: SourceConfig) -> ExtractionProfile | None:
@@ -234,7 +253,7 @@ class IngestHandler:
         message's own faults; cancellation propagates)."""
         try:
             request = self.build_request(message)
-            result = await self.memory.retain(request)
+            result = await self.memory.retain(request, context=self.context)
         except (InvalidRequestError, AccessDeniedError) as exc:
             return self._failed(message, exc, Disposition.DEAD_LETTER)
         except Exception as exc:  # a store or provider failure may pass: retry until max_attempts
@@ -256,7 +275,9 @@ class IngestHandler:
                 outcomes[index] = self._failed(message, exc, Disposition.DEAD_LETTER)
         if built:
             try:
-                results = await self.memory.retain_many([request for _, request in built])
+                results = await self.memory.retain_many(
+                    [request for _, request in built], context=self.context
+                )
             except Exception:  # isolate the culprit: every message on its own
                 for index, _ in built:
                     outcomes[index] = await self.handle(messages[index])

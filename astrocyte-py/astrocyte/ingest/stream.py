@@ -79,6 +79,12 @@ class StreamSource(ABC):
         unacknowledged messages by itself). Connectors whose acknowledgement is positional (Kafka
         offsets) must rewind here, since later messages of the batch are still acknowledged."""
 
+    async def _backlog(self) -> dict[str, int]:
+        """Optional: how far behind the source is, while connected — ``lag`` (messages not yet
+        delivered to this consumer group) and ``dead_letter_size`` (entries in the dead letter).
+        Reported in ``health_check().details``; the default reports nothing."""
+        return {}
+
     # ------------------------------------------------------------------ IngestSource
 
     @property
@@ -131,7 +137,14 @@ class StreamSource(ABC):
         elif self._fetch_failures:
             message = f"fetch failing: {self._last_fetch_error}"
             status = status.model_copy(update={"healthy": False, "message": message})
-        return status.model_copy(update={"details": {**status.details, "running": self.running}})
+        backlog: dict[str, int] = {}
+        if self.running:
+            try:
+                backlog = await self._backlog()
+            except Exception as exc:  # a health check reports, it never raises
+                logger.debug("backlog of source %r unavailable: %s", self.source_id, exc)
+        details = {**status.details, **backlog, "running": self.running}
+        return status.model_copy(update={"details": details})
 
     # ------------------------------------------------------------------ the loop
 

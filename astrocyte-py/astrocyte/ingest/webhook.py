@@ -117,7 +117,8 @@ async def handle_webhook_ingest(
     """Verify, parse and retain one webhook delivery of ``source_id`` into ``memory``.
 
     ``principal`` (the authenticated caller, when the gateway knows one) fills ``{principal}`` in
-    ``target_bank_template``; header names are matched case-insensitively.
+    ``target_bank_template``; header names are matched case-insensitively. Where context-less calls
+    are not trusted (standalone mode) the delivery is retained as ``service:ingest-<source_id>``.
     """
     settings = _webhook_settings(memory, source_id)
     if len(body) > settings.max_body_bytes:
@@ -132,7 +133,7 @@ async def handle_webhook_ingest(
     handler = IngestHandler(memory, source_id, settings)
     message = InboundMessage(message_id=delivery_id, body=body, principal=principal)
     request = handler.build_request(message, require_json=True)
-    result = await memory.retain(request)
+    result = await memory.retain(request, context=handler.context)
     return WebhookIngestResult(
         source_id=source_id,
         bank_id=result.bank_id,

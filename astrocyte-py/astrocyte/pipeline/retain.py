@@ -12,6 +12,7 @@ import logging
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from astrocyte.config import EntityExtraction, PiiSettings, RetainSettings
 from astrocyte.errors import AstrocyteError, InvalidRequestError, StoreError
@@ -33,12 +34,13 @@ from astrocyte.types import (
     VectorItem,
 )
 
-__all__ = ["IDEMPOTENCY_KEY", "RetainPipeline"]
+__all__ = ["IDEMPOTENCY_KEY", "RETAINED_AT", "RetainPipeline"]
 
 logger = logging.getLogger("astrocyte.retain")
 
 #: Reserved metadata keys the pipeline writes on every memory.
 IDEMPOTENCY_KEY = "_idempotency_key"
+RETAINED_AT = "_retained_at"
 _ID_NAMESPACE = uuid.UUID("6f1c1f0e-7d1a-4a53-9a57-6a1f3c2b8e11")
 
 
@@ -99,10 +101,13 @@ class RetainPipeline:
                 )
                 for i, chunk in enumerate(chunks)
             ]
-            kept, duplicate_of = await self._deduplicate(
-                request.bank_id, prepared, pending.setdefault(request.bank_id, [])
-            )
-            pending[request.bank_id].extend(kept)
+            if request.deduplicate:
+                kept, duplicate_of = await self._deduplicate(
+                    request.bank_id, prepared, pending.setdefault(request.bank_id, [])
+                )
+            else:
+                kept, duplicate_of = prepared, {}
+            pending.setdefault(request.bank_id, []).extend(kept)
             batch.append((request, kept, duplicate_of, len(chunks)))
         await self._write(batch)
         planned_results = iter(
@@ -225,6 +230,7 @@ class RetainPipeline:
         }
         metadata["_content_type"] = request.content_type
         metadata["_chunk_index"] = item.chunk_index
+        metadata[RETAINED_AT] = datetime.now(UTC).isoformat()  # when it was written (last write, audit)
         if request.source:
             metadata["_source"] = request.source
         if request.idempotency_key:

@@ -32,6 +32,9 @@ class AuditEvent(BaseModel):
     on_behalf_of: str | None = None
     bank_id: str | None = None
     memory_count: int | None = Field(default=None, description="Memories written or deleted.")
+    memory_ids: list[str] | None = Field(
+        default=None, description="Memories written or deleted (or named by a refused forget)."
+    )
     permission: str | None = Field(default=None, description="The missing permission of a denial.")
 
 
@@ -64,6 +67,7 @@ class Auditor:
         *,
         error: AstrocyteError | None = None,
         memory_count: int | None = None,
+        memory_ids: list[str] | None = None,
     ) -> None:
         if self._sink is None:
             return
@@ -76,6 +80,7 @@ class Auditor:
                 on_behalf_of=context.on_behalf_of.principal if context and context.on_behalf_of else None,
                 bank_id=bank_id,
                 memory_count=memory_count,
+                memory_ids=memory_ids,
                 permission=getattr(error, "permission", None),
             )
         )

@@ -1,0 +1,147 @@
+"""``create_app``: the gateway's FastAPI application.
+
+Wiring only: settings, state, middleware, problem handlers and one ``include_router`` per route
+module. A new feature adds its router module and one ``app.include_router(...)`` line here.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import Response
+from starlette.routing import Route
+
+from astrocyte import Astrocyte, __version__
+from astrocyte.access_settings import DeploymentSettings
+from astrocyte.config import AstrocyteConfig, load_config
+from astrocyte.errors import ConfigError
+from astrocyte.ingest import IngestSupervisor, SourceRegistry
+from astrocyte_gateway import console, routes_admin, routes_chat, routes_health, routes_ingest, routes_memory
+from astrocyte_gateway.auth import build_authenticator
+from astrocyte_gateway.mcp_server import McpHttpEndpoint
+from astrocyte_gateway.metrics import GatewayMetrics
+from astrocyte_gateway.middleware import GatewayMiddleware
+from astrocyte_gateway.problems import install_problem_handlers
+from astrocyte_gateway.settings import GatewaySettings, parse_gateway_settings
+from astrocyte_gateway.state import GatewayState
+
+__all__ = ["create_app", "standalone_config"]
+
+logger = logging.getLogger("astrocyte.gateway")
+
+ConfigSource = Astrocyte | AstrocyteConfig | str | os.PathLike[str] | Mapping[str, Any] | None
+
+
+def standalone_config(config: AstrocyteConfig) -> AstrocyteConfig:
+    """``config`` in standalone mode: every call needs an identity. A config left at the default
+    (library mode, anonymous unset) is switched; one that explicitly trusts anonymous calls is refused."""
+    deployment = config.deployment
+    if deployment.mode == "standalone":
+        return config
+    if deployment.mode == "library" and deployment.allow_anonymous is None:
+        return config.model_copy(update={"deployment": DeploymentSettings(mode="standalone")})
+    raise ConfigError(
+        f"the gateway runs only standalone deployments, not mode {deployment.mode!r} with "
+        f"allow_anonymous={deployment.allow_anonymous}",
+        key_path="deployment",
+        hint="set deployment: {mode: standalone}",
+    )
+
+
+def _config(source: ConfigSource) -> AstrocyteConfig:
+    if isinstance(source, Astrocyte):
+        if source.access.anonymous_allowed:
+            raise ConfigError(
+                "this Astrocyte accepts context-less calls; the gateway needs a standalone deployment",
+                key_path="deployment.mode",
+                hint="build it from a config with deployment: {mode: standalone}",
+            )
+        return source.config
+    config = source if isinstance(source, AstrocyteConfig) else load_config(source)
+    return standalone_config(config)
+
+
+def _lifespan(state: GatewayState) -> Any:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            stack.push_async_callback(state.authenticator.aclose)
+            if state.owns_memory:
+                stack.push_async_callback(state.memory.close)
+            if state.settings.ingest:
+                state.sources = SourceRegistry.from_config(state.memory)
+            if state.mcp is not None:
+                await stack.enter_async_context(state.mcp.session_manager.run())
+            if len(state.sources):
+                state.supervisor = IngestSupervisor(state.sources)
+                await state.supervisor.start()
+                stack.push_async_callback(state.supervisor.stop)
+            yield
+
+    return lifespan
+
+
+def create_app(source: ConfigSource = None) -> FastAPI:
+    """The gateway over an :class:`~astrocyte.Astrocyte` (used as is, and not closed by the app) or
+    over a config (file, mapping, :class:`AstrocyteConfig`, or ``None`` for ``$ASTROCYTE_CONFIG`` /
+    ``./astrocyte.yaml``), built now and closed when the app shuts down."""
+    config = _config(source)
+    settings: GatewaySettings = parse_gateway_settings(config.gateway)
+    owns = not isinstance(source, Astrocyte)
+    memory = Astrocyte.from_config(config) if owns else source
+    assert isinstance(memory, Astrocyte)
+    state = GatewayState(
+        memory=memory,
+        settings=settings,
+        authenticator=build_authenticator(settings.auth),
+        metrics=GatewayMetrics(),
+        owns_memory=owns,
+    )
+    app = FastAPI(
+        title="Astrocyte gateway",
+        version=__version__,
+        description="Memory for AI agents over HTTP: retain, recall, reflect, forget.",
+        lifespan=_lifespan(state),
+    )
+    app.state.gateway = state
+    install_problem_handlers(app)
+    if settings.cors.allow_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors.allow_origins,
+            allow_methods=settings.cors.allow_methods,
+            allow_headers=settings.cors.allow_headers,
+            allow_credentials=settings.cors.allow_credentials,
+            expose_headers=["X-Request-ID", "Retry-After"],
+            max_age=settings.cors.max_age,
+        )
+    app.add_middleware(
+        GatewayMiddleware,
+        metrics=state.metrics if settings.metrics else None,
+        max_body_bytes=settings.max_body_bytes,
+        access_log=settings.access_log,
+    )
+    app.include_router(routes_health.router)
+    app.include_router(routes_memory.router)
+    app.include_router(routes_ingest.router)
+    app.include_router(routes_admin.router)
+    app.include_router(routes_chat.router)
+    app.include_router(console.router)
+    if settings.mcp:
+        state.mcp = McpHttpEndpoint(memory, state.authenticator)
+        app.router.routes.append(
+            Route("/mcp", endpoint=state.mcp, methods=["GET", "POST", "DELETE"], include_in_schema=False)
+        )
+    if settings.metrics:
+
+        @app.get("/metrics", include_in_schema=False)
+        async def metrics() -> Response:
+            return Response(state.metrics.render(), media_type="text/plain; version=0.0.4")
+
+    return app
