@@ -31,6 +31,7 @@ import pytest
 
 from astrocyte._facade import Astrocyte
 from astrocyte.errors import StoreError
+from astrocyte.identity import AstrocyteContext
 from astrocyte.ingest.handler import HandleOutcome, InboundMessage, IngestHandler
 from astrocyte.ingest.settings import SourceConfig
 from astrocyte.pipeline.retain import IDEMPOTENCY_KEY
@@ -108,18 +109,23 @@ class _FailingMemory:
         self._marker = marker
         self._left = failures
         self.config = memory.config
+        self.access = memory.access  # the handler picks its ingest identity from the access policy
 
-    async def retain(self, content: RetainRequest) -> RetainResult:
+    async def retain(
+        self, content: RetainRequest, *, context: AstrocyteContext | None = None
+    ) -> RetainResult:
         if self._marker in content.content and self._left > 0:
             self._left -= 1
             raise StoreError("vector store unavailable (injected outage)")
-        return await self._memory.retain(content)
+        return await self._memory.retain(content, context=context)
 
-    async def retain_many(self, requests: list[RetainRequest]) -> list[RetainResult]:
+    async def retain_many(
+        self, requests: list[RetainRequest], *, context: AstrocyteContext | None = None
+    ) -> list[RetainResult]:
         """A batch holding the marked message fails as a whole (the outage is counted per message)."""
         if self._left > 0 and any(self._marker in request.content for request in requests):
             raise StoreError("vector store unavailable (injected outage)")
-        return await self._memory.retain_many(requests)
+        return await self._memory.retain_many(requests, context=context)
 
 
 async def count_by_idempotency_key(store: VectorStore, bank: str) -> Counter[str]:
