@@ -91,14 +91,7 @@ class Astrocyte:
         self._mip = MipRouter.from_config(config.mip)
         self._pipelines = RecallPipelines(stores, config.recall, config.homeostasis, self._proxies)
         self._tiered = (
-            TieredRecall(
-                stores,
-                self._pipelines,
-                self._proxies,
-                config.tiered_retrieval,
-                config.recall.rrf_k,
-                config.recall.fusion,
-            )
+            TieredRecall(stores, self._pipelines, self._proxies, config.tiered_retrieval, config.recall)
             if config.tiered_retrieval.enabled
             else None
         )

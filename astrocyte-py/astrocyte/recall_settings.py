@@ -141,7 +141,8 @@ class TieredRetrievalConfig(Section):
         default=0.6,
         ge=0.0,
         le=1.0,
-        description="Normalised fused score (1.0 = ranked first by every strategy of the tier).",
+        description="Agreement of the tier's strategies on a hit: weighted rank prior summed over the "
+        "strategies that found it / all strategies' weights (1.0 = ranked first by every strategy).",
     )
     max_tier: int = Field(default=3, ge=1, le=3, description="Highest tier recall may escalate to.")
     cache: RecallCacheSettings = Field(default_factory=RecallCacheSettings)

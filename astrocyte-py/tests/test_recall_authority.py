@@ -90,7 +90,12 @@ async def test_llm_reflect_gets_the_authority_block(tmp_path: Path, server: LLMS
         retain={"entity_extraction": "rules"},
         recall_authority=_authority(apply_to_reflect=True),
         sources={
-            "wiki": {"type": "proxy", "url": f"{server.url}/search?q={{query}}", "target_bank": "facts-alice"}
+            "wiki": {
+                "type": "proxy",
+                "url": f"{server.url}/search?q={{query}}",
+                "target_bank": "facts-alice",
+                "timeout_seconds": 10,
+            }
         },
     )
     async with Astrocyte.from_config(config) as memory:
@@ -180,3 +185,36 @@ def test_invalid_authority_config_names_the_key(section: dict[str, Any], message
     with pytest.raises(ConfigError) as raised:
         load_config({"recall_authority": section})
     assert message in str(raised.value)
+
+
+async def test_all_three_knobs_together(tmp_path: Path) -> None:
+    """mip routes the recall to the fact bank too, tiered retrieval runs it, authority decides reflect."""
+    config = sqlite_config(
+        tmp_path,
+        recall_authority=_authority(apply_to_reflect=True),
+        mip={
+            "enabled": True,
+            "rules": [
+                {
+                    "name": "chat-sees-facts",
+                    "when": {"bank": "chat-*"},
+                    "recall_from": ["{bank_id}", "facts-alice"],
+                }
+            ],
+        },
+        tiered_retrieval={"enabled": True, "min_results": 1},
+    )
+    async with Astrocyte.from_config(config) as memory:
+        fact_id, chat_id = await _plant(memory)
+        recalled = await memory.recall(QUESTION, bank_id="chat-alice")
+        answer = await memory.reflect(QUESTION, bank_id="chat-alice")
+        again = await memory.recall(QUESTION, bank_id="chat-alice")
+    assert {h.memory_id for h in recalled.hits} == {fact_id, chat_id}
+    assert recalled.trace.tiers[-1].sufficient
+    assert recalled.authority_context is not None and recalled.authority_context.tiers[0].memory_ids == [
+        fact_id
+    ]
+    assert "Lisbon" in answer.answer and "Porto" not in answer.answer
+    assert [t.name for t in again.trace.tiers] == [
+        "cache"
+    ] and again.authority_context == recalled.authority_context

@@ -40,7 +40,12 @@ def _config(
     }
     if server is not None:
         extra["sources"] = {
-            "wiki": {"type": "proxy", "url": f"{server.url}/search?q={{query}}", "target_bank": "notes"}
+            "wiki": {
+                "type": "proxy",
+                "url": f"{server.url}/search?q={{query}}",
+                "target_bank": "notes",
+                "timeout_seconds": 10,
+            }
         }
     if llm and server is not None:
         extra["llm_provider"] = "openai"
@@ -52,9 +57,13 @@ def _config(
     return sqlite_config(tmp_path, **extra)
 
 
-@pytest.fixture
-async def memory(tmp_path: Path, server: LLMServer) -> AsyncIterator[Astrocyte]:
-    async with Astrocyte.from_config(_config(tmp_path, server)) as memory:
+@pytest.fixture(params=["score", "rrf"])
+async def memory(
+    tmp_path: Path, server: LLMServer, request: pytest.FixtureRequest
+) -> AsyncIterator[Astrocyte]:
+    """Both fusion modes: sufficiency normalises each one's fused scores by its own best score."""
+    config = _config(tmp_path, server) | {"recall": {"fusion": request.param}}
+    async with Astrocyte.from_config(config) as memory:
         await memory.retain_many([{"content": text, "bank_id": "notes"} for text in NOTES])
         yield memory
 
@@ -79,7 +88,7 @@ async def test_escalates_to_graph_and_proxies_when_tier_one_is_weak(
     memory: Astrocyte, server: LLMServer
 ) -> None:
     # No word of the query is in any memory: full text finds nothing, so tier 1 cannot agree.
-    result = await memory.recall("canine companion adventures", bank_id="notes", max_results=5)
+    result = await memory.recall("canine companion adventures", bank_id="notes", max_results=10)
     tiers = _tiers(result)
     assert tiers[:2] == [(0, "miss", False), (1, "vector+fulltext", False)]
     assert tiers[2][:2] == (2, "graph+proxies")
@@ -91,6 +100,17 @@ async def test_escalates_to_graph_and_proxies_when_tier_one_is_weak(
         assert any("no tier reached min_results=3" in note for note in result.trace.notes)
 
 
+async def test_tier_two_adds_graph_expansion_for_named_entities(tmp_path: Path) -> None:
+    async with Astrocyte.from_config(_config(tmp_path, min_results=5, min_score=0.99)) as memory:
+        await memory.retain_many([{"content": text, "bank_id": "notes"} for text in NOTES])
+        result = await memory.recall("Where does Gina walk Pixel?", bank_id="notes", max_results=5)
+        only_graph = await memory.recall("Gina", bank_id="notes", strategies=["graph"])
+    assert [t.tier for t in result.trace.tiers] == [0, 1, 2]
+    assert "graph" in {s.name for s in result.trace.strategies}
+    assert any("graph" in h.strategies for h in result.hits)
+    assert [t.tier for t in only_graph.trace.tiers] == [0, 2]  # nothing for tier 1 to run
+
+
 async def test_tier_three_rewrites_and_reranks_with_the_llm(tmp_path: Path, server: LLMServer) -> None:
     async with Astrocyte.from_config(
         _config(tmp_path, server, llm=True, min_results=5, min_score=0.99)
@@ -100,6 +120,7 @@ async def test_tier_three_rewrites_and_reranks_with_the_llm(tmp_path: Path, serv
     assert [t.tier for t in result.trace.tiers] == [0, 1, 2, 3]
     tier3 = result.trace.tiers[3]
     assert tier3.llm_calls == 2 and tier3.sufficient
+    assert tier3.store_calls >= 2  # the rewritten query searched again (vector, full text...)
     chats = [r for r in server.state.received if r.path == "/v1/chat/completions"]
     assert len(chats) == 2
     assert chats[0].body["messages"][1]["content"] == "canine companion of Gina"  # the rewrite request

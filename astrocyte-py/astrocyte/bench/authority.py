@@ -53,7 +53,7 @@ def measure_authority_tokens(
         )
     )
     costs: list[AuthorityCost] = []
-    for size in sizes:
+    for size in sorted({min(size, len(texts)) for size in sizes}):
         hits = [
             MemoryHit(memory_id=f"m{i}", bank_id=f"{_TIERS[i % 3][0]}-bank", text=text, score=1.0 / (i + 1))
             for i, text in enumerate(texts[:size])

@@ -23,7 +23,7 @@ def _facts_line(decision: MipDecision) -> str:
 
 
 def explain(decision: MipDecision) -> list[str]:
-    """Human-readable lines: the request, each rule evaluated (✓ decided / ✗ skipped: why), the outcome."""
+    """Human-readable lines: the request, each rule evaluated (``match`` / ``skip`` and why), the outcome."""
     lines = [_facts_line(decision)]
     for check in decision.checks:
         mark = "match" if check.matched else "skip "

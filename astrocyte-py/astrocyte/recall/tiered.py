@@ -7,8 +7,9 @@
   model reranks the result.
 
 A tier is *sufficient* when at least ``min_results`` hits (capped at the request's ``max_results``)
-reach ``min_score``: the fused score divided by the best score the tier's strategies could give
-(1.0 = ranked first by every strategy that ran). Recall stops at the first sufficient tier;
+reach ``min_score`` of agreement: ``Σ weight · (k + 1) / (k + rank)`` over the strategies that
+returned the hit, divided by the weights of all strategies that ran (1.0 = ranked first by every
+strategy; a hit only one of two equal strategies found stays below 0.5). Recall stops at the first sufficient tier;
 ``trace.tiers`` lists the tiers that ran with their cost.
 """
 
@@ -19,8 +20,9 @@ import time
 from collections.abc import Mapping
 from datetime import datetime
 
+from astrocyte.config import RecallSettings
 from astrocyte.errors import ProviderError, StoreError
-from astrocyte.pipeline.fusion import FusionMode, rrf_fuse, top_contribution
+from astrocyte.pipeline.fusion import rrf_fuse
 from astrocyte.pipeline.stores import MemoryStores
 from astrocyte.recall.cache import RecallCache
 from astrocyte.recall.pipelines import RecallPipelines
@@ -51,15 +53,13 @@ class TieredRecall:
         pipelines: RecallPipelines,
         proxies: ProxyRecall | None,
         settings: TieredRetrievalConfig,
-        rrf_k: int,
-        fusion: FusionMode = "rrf",
+        recall: RecallSettings,
     ) -> None:
         self._stores = stores
         self._pipelines = pipelines
         self._proxies = proxies
         self._settings = settings
-        self._rrf_k = rrf_k
-        self._fusion = fusion  # the tiers' pipelines fuse this way: it sets the score scale
+        self._recall = recall
         self.cache = RecallCache(settings.cache)
 
     async def recall(
@@ -125,7 +125,7 @@ class TieredRecall:
                 return result, True
         more = [name for name in active if name not in TIER1_STRATEGIES]
         has_proxies = bool(self._proxies and self._proxies.for_banks(banks))
-        if self._settings.max_tier >= 2 and (more or has_proxies or result is None):
+        if result is None or (self._settings.max_tier >= 2 and (more or has_proxies)):
             started = time.perf_counter()
             result = await self._pipelines.get(weights).recall(request, banks, now=now)
             sufficient = self._sufficient(result, request.max_results)
@@ -135,34 +135,46 @@ class TieredRecall:
         assert result is not None
         if self._settings.max_tier >= 3 and self._stores.llm is not None:
             started = time.perf_counter()
+            earlier = len(result.trace.strategies)
             try:
                 result = await self._llm_tier(request, banks, now, weights, result)
             except (ProviderError, StoreError) as exc:  # the model is an optional extra: keep tier 2
-                tier = self._trace(3, "llm rewrite+rerank", started, result, False, llm_calls=1)
-                tier.note = f"failed, tier 2 hits kept: {exc}"
-                tiers.append(tier)
+                failed = TierTrace(tier=3, name="llm rewrite+rerank", note=f"failed, tier 2 hits kept: {exc}")
+                failed.duration_ms = (time.perf_counter() - started) * 1000
+                tiers.append(failed)
                 return result, False
-            tiers.append(self._trace(3, "llm rewrite+rerank", started, result, True, llm_calls=2))
+            tier = self._trace(3, "llm rewrite+rerank", started, result, True, llm_calls=2)
+            tier.store_calls = len(result.trace.strategies) - earlier  # only the rewritten query's searches
+            tiers.append(tier)
             return result, True
         return result, False
 
     # ------------------------------------------------------------------ sufficiency
 
     def _sufficient(self, result: RecallResult, max_results: int) -> bool:
-        best = self._best_possible(result.trace)
-        if best <= 0:
-            return False
-        good = sum(1 for hit in result.hits if hit.score / best >= self._settings.min_score)
+        support = self._support(result.trace)
+        good = sum(
+            1
+            for hit in result.hits
+            if support.get((hit.bank_id, hit.memory_id), 0.0) >= self._settings.min_score
+        )
         return good >= min(self._settings.min_results, max_results)
 
-    def _best_possible(self, trace: RecallTrace) -> float:
-        """The fused score of a memory ranked first by every local strategy that ran on its bank."""
-        per_bank: dict[str | None, float] = {}
+    def _support(self, trace: RecallTrace) -> dict[tuple[str | None, str], float]:
+        """How much the strategies that ran agree on each memory, from their rankings alone (so the
+        fusion mode and post-fusion boosts do not matter): ``Σ weight · (k + 1) / (k + rank)`` over the
+        strategies that returned it, divided by the weights of every strategy that ran on its bank."""
+        k = self._recall.rrf_k
+        totals: dict[str | None, float] = {}
+        support: dict[tuple[str | None, str], float] = {}
         for run in trace.strategies:
-            if run.error is None and not run.name.startswith("proxy:"):
-                top = top_contribution(run.weight, self._fusion, self._rrf_k)
-                per_bank[run.bank_id] = per_bank.get(run.bank_id, 0.0) + top
-        return max(per_bank.values(), default=0.0)
+            if run.error is not None or run.name.startswith("proxy:"):
+                continue
+            totals[run.bank_id] = totals.get(run.bank_id, 0.0) + run.weight
+            for rank, memory_id in enumerate(dict.fromkeys(run.hit_ids), start=1):
+                key = (run.bank_id, memory_id)
+                support[key] = support.get(key, 0.0) + run.weight * (k + 1) / (k + rank)
+        return {key: value / totals[key[0]] for key, value in support.items() if totals[key[0]] > 0}
 
     @staticmethod
     def _trace(
@@ -227,7 +239,7 @@ class TieredRecall:
         }
         return [
             by_key[key].model_copy(update={"score": score})
-            for key, score in rrf_fuse(rankings, k=self._rrf_k)
+            for key, score in rrf_fuse(rankings, k=self._recall.rrf_k)
         ]
 
 

@@ -109,7 +109,7 @@ class _FailingMemory:
         self._marker = marker
         self._left = failures
         self.config = memory.config
-        self.access = memory.access
+        self.access = memory.access  # the handler picks its ingest identity from the access policy
 
     async def retain(
         self, content: RetainRequest, *, context: AstrocyteContext | None = None
