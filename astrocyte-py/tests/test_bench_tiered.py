@@ -44,7 +44,7 @@ def test_locomo_tiered_variant_is_scored_in_the_same_run(
     out = tmp_path / "report.json"
     assert main(["bench", "locomo", "--data", str(_locomo(tmp_path)), "--tiered", "--json", str(out)]) == 0
     report = json.loads(out.read_text(encoding="utf-8"))
-    assert list(report["variants"]) == ["bm25", "vector", "astrocyte", "astrocyte+tiered"]
+    assert list(report["variants"]) == ["bm25", "vector", "rrf", "astrocyte", "astrocyte+tiered"]
     tiered = report["variants"]["astrocyte+tiered"]
     assert sum(tiered["stopped_at_tier"].values()) == 3
     assert "stopped_at_tier" not in report["variants"]["astrocyte"]
