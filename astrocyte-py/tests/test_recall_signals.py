@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from astrocyte import Astrocyte
-from astrocyte.pipeline.fusion import rrf_fuse, score_fuse, top_contribution
+from astrocyte.pipeline.fusion import score_fuse
 from astrocyte.pipeline.keywords import keyword_query
 from astrocyte.pipeline.neighbors import Adjacent, Seed, neighbor_bonus
 from astrocyte.pipeline.speakers import named_speakers, speakers_of
@@ -42,15 +42,6 @@ def test_score_fusion_weights_rank_prior_and_edge_cases() -> None:
     assert score_fuse({"x": [("a", 2.0), ("a", 2.0)]}) == [("a", pytest.approx(1.0))]
     with pytest.raises(ValueError, match="rank_blend"):
         score_fuse(rankings, rank_blend=1.5)
-
-
-def test_top_contribution_is_the_score_of_a_unanimous_first_place() -> None:
-    rankings = {"x": [("a", 0.9), ("b", 0.1)], "y": [("a", 7.0), ("b", 2.0)]}
-    weights = {"x": 1.0, "y": 0.5}
-    [(_, best_score), *_] = score_fuse(rankings, weights)
-    assert best_score == pytest.approx(sum(top_contribution(w, "score") for w in weights.values()))
-    [(_, best_rrf), *_] = rrf_fuse({n: [i for i, _ in r] for n, r in rankings.items()}, weights, k=60)
-    assert best_rrf == pytest.approx(sum(top_contribution(w, "rrf", 60) for w in weights.values()))
 
 
 def test_keyword_query_drops_question_words_only() -> None:

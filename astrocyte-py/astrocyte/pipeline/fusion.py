@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Literal
 
-__all__ = ["FusionMode", "rrf_fuse", "score_fuse", "top_contribution"]
+__all__ = ["FusionMode", "rrf_fuse", "score_fuse"]
 
 FusionMode = Literal["score", "rrf"]
 
@@ -82,10 +82,3 @@ def _first_seen(scored: Sequence[tuple[str, float]]) -> list[tuple[str, float]]:
             seen.add(memory_id)
             kept.append((memory_id, score))
     return kept
-
-
-def top_contribution(weight: float, fusion: FusionMode, k: int = 60) -> float:
-    """What one strategy of ``weight`` adds to the memory it ranks first: ``weight / (k + 1)`` in RRF,
-    ``weight`` in score fusion (normalised score and rank prior both 1.0). Summed over strategies it
-    is the best fused score a memory can reach, the yardstick for "is this hit strong enough"."""
-    return weight / (k + 1) if fusion == "rrf" else weight
