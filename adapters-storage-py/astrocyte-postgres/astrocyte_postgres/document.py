@@ -139,23 +139,7 @@ class PostgresDocumentStore(PostgresStoreBase):
         return [doc.id for doc in documents]
 
     async def delete(self, ids: list[str], bank_id: str) -> int:
-        if not ids:
-            return 0
-        async with self._connection() as conn, conn.transaction():
-            cursor = await conn.execute(
-                "WITH gone AS (DELETE FROM astrocyte_documents WHERE bank_id = %s AND id = ANY(%s)"
-                " RETURNING 1) SELECT count(*) FROM gone",
-                (bank_id, list(dict.fromkeys(ids))),
-            )
-            row = await cursor.fetchone()
-            removed = int(row[0]) if row else 0
-            if removed:
-                await conn.execute(
-                    "UPDATE astrocyte_document_banks SET document_count = document_count - %s"
-                    " WHERE bank_id = %s",
-                    (removed, bank_id),
-                )
-        return removed
+        return await self._delete_counted("astrocyte_documents", "document_count", ids, bank_id)
 
     # ----------------------------------------------------------------- reads
 

@@ -96,6 +96,28 @@ class PostgresStoreBase:
     def _new_pool(self) -> AsyncConnectionPool:
         return AsyncConnectionPool(self._dsn, open=False, **self._pool_settings)
 
+    async def _delete_counted(self, table: str, counter: str, ids: list[str], bank_id: str) -> int:
+        """Delete ``ids`` of ``bank_id`` from ``table`` and lower the bank's ``counter`` in
+        ``<table>``'s bank table (``astrocyte_vectors`` → ``astrocyte_vector_banks``) in one
+        transaction; returns how many rows existed. Table names are this package's constants."""
+        if not ids:
+            return 0
+        banks = f"{table.removesuffix('s')}_banks"
+        async with self._connection() as conn, conn.transaction():
+            cursor = await conn.execute(
+                f"WITH gone AS (DELETE FROM {table} WHERE bank_id = %s AND id = ANY(%s)"
+                " RETURNING 1) SELECT count(*) FROM gone",
+                (bank_id, list(dict.fromkeys(ids))),
+            )
+            row = await cursor.fetchone()
+            removed = int(row[0]) if row else 0
+            if removed:
+                await conn.execute(
+                    f"UPDATE {banks} SET {counter} = {counter} - %s WHERE bank_id = %s",
+                    (removed, bank_id),
+                )
+        return removed
+
     def _connection(self) -> _PooledConnection:
         return _PooledConnection(self)
 

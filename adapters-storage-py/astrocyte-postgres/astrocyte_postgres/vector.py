@@ -193,22 +193,7 @@ class PostgresVectorStore(PostgresStoreBase):
             )
 
     async def delete(self, ids: list[str], bank_id: str) -> int:
-        if not ids:
-            return 0
-        async with self._connection() as conn, conn.transaction():
-            cursor = await conn.execute(
-                "WITH gone AS (DELETE FROM astrocyte_vectors WHERE bank_id = %s AND id = ANY(%s)"
-                " RETURNING 1) SELECT count(*) FROM gone",
-                (bank_id, list(dict.fromkeys(ids))),
-            )
-            row = await cursor.fetchone()
-            removed = int(row[0]) if row else 0
-            if removed:
-                await conn.execute(
-                    "UPDATE astrocyte_vector_banks SET item_count = item_count - %s WHERE bank_id = %s",
-                    (removed, bank_id),
-                )
-        return removed
+        return await self._delete_counted("astrocyte_vectors", "item_count", ids, bank_id)
 
     # ----------------------------------------------------------------- reads
 
