@@ -89,6 +89,18 @@ async def test_tag_and_time_filters_are_hard(memory: Astrocyte) -> None:
     assert {h.occurred_at.date().isoformat() for h in result.hits if h.occurred_at} == {"2023-05-25"}
 
 
+async def test_graph_hits_obey_tag_and_time_filters(memory: Astrocyte) -> None:
+    # The graph reaches memories through the entity "Caroline", not through the filters.
+    await memory.retain("Caroline paints on Sundays.", bank_id="g", tags=["hobby"])
+    await memory.retain("Caroline moved from Sweden.", bank_id="g", tags=["history"])
+    result = await memory.recall("Caroline", bank_id="g", tags=["hobby"], strategies=["graph"])
+    assert [h.text for h in result.hits] == ["Caroline paints on Sundays."]
+    unfiltered = await memory.recall("Caroline", bank_id="g", strategies=["graph"])
+    assert len(unfiltered.hits) == 2
+    window = {"start": "2001-01-01T00:00:00Z", "end": "2001-12-31T00:00:00Z"}
+    assert (await memory.recall("Caroline", bank_id="g", time_range=window, strategies=["graph"])).hits == []
+
+
 async def test_bank_isolation_and_multi_bank_recall(memory: Astrocyte) -> None:
     await _seed(memory, "b1")
     await memory.retain("Zed keeps bees on the roof.", bank_id="b2")

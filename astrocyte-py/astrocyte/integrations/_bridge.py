@@ -105,16 +105,14 @@ class MemoryBridge:
         )
 
     async def arecall(self, query: str, **fields: Any) -> RecallResult:
-        result = await self.arun(
+        return await self.arun(
             lambda m: m.recall(query, bank_id=self.bank_id, context=self.context, **fields)
         )
-        return _tagged(result, fields.get("tags"))
 
     def recall(self, query: str, *, hook: str, **fields: Any) -> RecallResult:
-        result = self.run(
+        return self.run(
             lambda m: m.recall(query, bank_id=self.bank_id, context=self.context, **fields), hook=hook
         )
-        return _tagged(result, fields.get("tags"))
 
     async def aforget(self, **fields: Any) -> ForgetResult:
         return await self.arun(lambda m: m.forget(bank_id=self.bank_id, context=self.context, **fields))
@@ -131,15 +129,6 @@ class MemoryBridge:
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="astrocyte-bridge") as pool:
                 return pool.submit(_blocking, memory, call).result()
         return _blocking(memory, call)
-
-
-def _tagged(result: RecallResult, tags: list[str] | None) -> RecallResult:
-    """Only hits carrying one of ``tags``: the graph strategy reaches memories through entities and
-    does not apply recall's tag filter, so a tag-scoped tool or retriever re-checks it here."""
-    if not tags:
-        return result
-    wanted = set(tags)
-    return result.model_copy(update={"hits": [h for h in result.hits if wanted.intersection(h.tags)]})
 
 
 def _blocking(memory: SyncAstrocyte, call: Call[_T]) -> _T:

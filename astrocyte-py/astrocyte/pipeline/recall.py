@@ -145,7 +145,7 @@ class RecallPipeline:
             trace.notes.append(f"vector and temporal skipped: {embed_skipped}")
         if temporal is not None:
             trace.notes.append(f"temporal: '{temporal.phrase}' → {_fmt_range(temporal.time_range)}")
-        hits = await self._fuse(runs, weights, trace)
+        hits = await self._fuse(runs, weights, filters, trace)
         hits = self._boost_speakers(hits, request.query, trace)
         hits = await self._spread(hits, filters, trace)
         trace.strategies.extend(fetch.trace for fetch in proxied)
@@ -242,7 +242,11 @@ class RecallPipeline:
     # ------------------------------------------------------------------ fusion and limits
 
     async def _fuse(
-        self, runs: list[_StrategyRun], weights: dict[str, float], trace: RecallTrace
+        self,
+        runs: list[_StrategyRun],
+        weights: dict[str, float],
+        filters: VectorFilters | None,
+        trace: RecallTrace,
     ) -> list[MemoryHit]:
         payloads: dict[str, _Payload] = {}
         rankings: dict[str, list[tuple[str, float]]] = {}
@@ -259,7 +263,7 @@ class RecallPipeline:
                     payloads.setdefault(key, entry)
                     keys.append((key, entry.score))
             rankings[f"{run.name}{_SEP}{run.bank_id}"] = keys
-        await self._hydrate(missing, payloads, trace)
+        await self._hydrate(missing, payloads, filters, trace)
         run_weights = {f"{r.name}{_SEP}{r.bank_id}": weights.get(r.name, 1.0) for r in runs}
         for run_key, keys in rankings.items():
             strategy = run_key.split(_SEP, 1)[0]
@@ -291,9 +295,14 @@ class RecallPipeline:
         ]
 
     async def _hydrate(
-        self, missing: dict[str, str], payloads: dict[str, _Payload], trace: RecallTrace
+        self,
+        missing: dict[str, str],
+        payloads: dict[str, _Payload],
+        filters: VectorFilters | None,
+        trace: RecallTrace,
     ) -> None:
-        """Fetch text for graph-only hits from the document store."""
+        """Fetch text for graph-only hits from the document store. The graph reaches memories through
+        entities, not through the request's tag and time filters, so those apply here."""
         wanted = {key: bank for key, bank in missing.items() if key not in payloads}
         if not wanted or self._stores.document is None:
             if wanted:
@@ -305,8 +314,11 @@ class RecallPipeline:
         fetched = await asyncio.gather(*(self._documents(ids, bank) for bank, ids in by_bank.items()))
         for bank, docs in zip(by_bank, fetched, strict=True):
             for doc in docs:
-                key = f"{bank}{_SEP}{doc.id}"
-                payloads[key] = _Payload(bank, doc.id, doc.text, doc.metadata, doc.tags, doc.occurred_at)
+                if matches_filters(
+                    filters, tags=doc.tags, metadata=doc.metadata, occurred_at=doc.occurred_at
+                ):
+                    key = f"{bank}{_SEP}{doc.id}"
+                    payloads[key] = _Payload(bank, doc.id, doc.text, doc.metadata, doc.tags, doc.occurred_at)
 
     async def _documents(self, ids: list[str], bank: str) -> list[Document]:
         """Documents by id: one round trip when the store can batch, else one call per id."""
