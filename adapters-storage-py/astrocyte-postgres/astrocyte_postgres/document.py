@@ -154,35 +154,8 @@ class PostgresDocumentStore(PostgresStoreBase):
             weighted = await self._weigh(conn, words, bank_id)
             if not weighted:
                 return []
-            where, params = filter_sql(filters)
-            # Candidates: every document with a word rarer than df_cap (those dominate the ranking)
-            # plus the first df_cap matches of the common words, so latency stays bounded.
-            rare = [query for _, query, df in weighted if df < self._df_cap]
-            rank = " + ".join(["%s * ts_rank_cd(d.search, %s::tsquery, 1)"] * len(weighted))
-            candidates = (
-                f"SELECT id FROM astrocyte_documents WHERE bank_id = %s AND search @@ %s::tsquery{where}"
-                " UNION "
-                if rare
-                else ""
-            ) + (
-                "SELECT id FROM (SELECT id FROM astrocyte_documents"
-                f" WHERE bank_id = %s AND search @@ %s::tsquery{where} LIMIT {self._df_cap:d}) AS common"
-            )
-            cursor = await conn.execute(
-                f"WITH candidates AS ({candidates})"
-                f" SELECT {', '.join('d.' + c for c in _COLUMNS.split(', '))}, {rank} AS raw"
-                " FROM astrocyte_documents d JOIN candidates c ON c.id = d.id WHERE d.bank_id = %s"
-                " ORDER BY raw DESC, d.id LIMIT %s",
-                (
-                    *((bank_id, _any(rare), *params) if rare else ()),
-                    bank_id,
-                    _any([query for _, query, _ in weighted]),
-                    *params,
-                    *(value for idf, query, _ in weighted for value in (idf, query)),
-                    bank_id,
-                    limit,
-                ),
-            )
+            statement, params = self._ranking_statement(weighted, bank_id, limit, filters)
+            cursor = await conn.execute(statement, params)
             rows = await cursor.fetchall()
         return [
             DocumentHit(
@@ -195,6 +168,26 @@ class PostgresDocumentStore(PostgresStoreBase):
             )
             for row in rows
         ]
+
+    def _ranking_statement(
+        self, weighted: list[tuple[float, str, int]], bank_id: str, limit: int, filters: VectorFilters | None
+    ) -> tuple[str, list[Any]]:
+        """One statement ranking at most ``max(df_cap, limit)`` candidates, collected best class first."""
+        where, filter_params = filter_sql(filters)
+        branches = _candidate_queries([query for _, query, _ in sorted(weighted, key=lambda w: w[2])])
+        select = f"SELECT {_COLUMNS}, search FROM astrocyte_documents WHERE bank_id = %s AND search @@ %s::tsquery{where}"
+        union = " UNION ALL ".join(f"({select})" for _ in branches)
+        rank = " + ".join(["%s * ts_rank_cd(c.search, %s::tsquery, 1)"] * len(weighted))
+        statement = (
+            f"SELECT c.id, c.text, c.metadata, c.tags, c.occurred_at, {rank} AS raw"
+            f" FROM (SELECT DISTINCT ON (u.id) u.* FROM ({union} LIMIT %s) AS u) AS c"
+            " ORDER BY raw DESC, c.id LIMIT %s"
+        )
+        params: list[Any] = [value for idf, query, _ in weighted for value in (idf, query)]
+        for branch in branches:
+            params.extend((bank_id, branch, *filter_params))
+        params.extend((max(self._df_cap, limit), limit))
+        return statement, params
 
     async def _weigh(self, conn: Any, words: list[str], bank_id: str) -> list[tuple[float, str, int]]:
         """``(idf, tsquery text, df)`` of each query word found in the bank (stopwords and absent words drop)."""
@@ -225,6 +218,16 @@ class PostgresDocumentStore(PostgresStoreBase):
         return Document(id=row[0], text=row[1], metadata=row[2], tags=list(row[3]), occurred_at=row[4])
 
 
-def _any(queries: list[str]) -> str:
-    """One tsquery matching any of ``queries``."""
-    return " | ".join(f"({query})" for query in queries)
+def _candidate_queries(queries: list[str]) -> list[str]:
+    """tsqueries whose matches are collected in this order (``queries``: rarest word first).
+
+    Documents with every word, then those with one word and another (rarest first), then any with
+    one word: roughly descending score, so a capped candidate set keeps the documents that rank best.
+    """
+    if len(queries) == 1:
+        return queries
+    every = " & ".join(f"({query})" for query in queries)
+    pairs = [
+        f"({query}) & ({' | '.join(f'({other})' for other in queries if other != query)})" for query in queries
+    ]
+    return [every, *pairs, *queries]
