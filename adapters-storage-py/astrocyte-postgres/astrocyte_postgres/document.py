@@ -228,6 +228,7 @@ def _candidate_queries(queries: list[str]) -> list[str]:
         return queries
     every = " & ".join(f"({query})" for query in queries)
     pairs = [
-        f"({query}) & ({' | '.join(f'({other})' for other in queries if other != query)})" for query in queries
+        f"({query}) & ({' | '.join(f'({other})' for other in queries if other != query)})"
+        for query in queries
     ]
     return [every, *pairs, *queries]

@@ -5,6 +5,10 @@ entity's depth is its shortest hop count; its path strength is the best product 
 (clamped to (0, 1]; links of weight <= 0 are not followed) over shortest paths. A memory's score is the
 noisy-OR of its reached entities' evidence ``0.5 * strength / (1 + depth)``, the same scoring as the
 built-in stores, computed in SQL so only ``limit`` rows leave the server.
+
+Each reached entity contributes its ``mention_cap`` most recently written mentions: a person named in
+a tenth of a large bank costs a bounded index range, not a tenth of the bank. Below the cap the result
+is exact.
 """
 
 from __future__ import annotations
@@ -55,7 +59,10 @@ reached AS (
 ),
 evidence AS (
     SELECT m.memory_id, r.entity_id, r.depth, 0.5 * r.strength / (1 + r.depth) AS strength
-    FROM reached r JOIN astrocyte_graph_mentions m ON m.bank_id = %(bank)s AND m.entity_id = r.entity_id
+    FROM reached r CROSS JOIN LATERAL (
+        SELECT memory_id FROM astrocyte_graph_mentions
+        WHERE bank_id = %(bank)s AND entity_id = r.entity_id ORDER BY seq DESC LIMIT %(mention_cap)s
+    ) AS m
 )
 SELECT memory_id,
        (array_agg(entity_id ORDER BY depth, entity_id))[1],
@@ -103,13 +110,34 @@ def _json_list(values: list[str]) -> str:
 
 
 class PostgresGraphStore(PostgresStoreBase):
-    """Entity graph in PostgreSQL (config: ``dsn``, ``schema``, pool sizes).
+    """Entity graph in PostgreSQL (config: ``dsn``, ``schema``, pool sizes, ``mention_cap``).
 
     ``delete_memories`` drops the memories' mentions, then every entity they mentioned that no other
     memory mentions, with all links touching it (forget leaves no names behind).
     """
 
     _component = "graph"
+
+    def __init__(
+        self,
+        *,
+        dsn: str | None = None,
+        schema: str = "public",
+        min_pool_size: int = 1,
+        max_pool_size: int = 10,
+        migrate_on_start: bool = True,
+        connect_timeout_s: float = 10.0,
+        mention_cap: int = 1000,
+    ) -> None:
+        super().__init__(
+            dsn=dsn,
+            schema=schema,
+            min_pool_size=min_pool_size,
+            max_pool_size=max_pool_size,
+            migrate_on_start=migrate_on_start,
+            connect_timeout_s=connect_timeout_s,
+        )
+        self._mention_cap = max(1, mention_cap)
 
     async def store_entities(self, entities: list[Entity], bank_id: str) -> list[str]:
         if not entities:
@@ -181,6 +209,7 @@ class PostgresGraphStore(PostgresStoreBase):
             "bank": bank_id,
             "max_depth": max(0, max_depth),
             "limit": limit,
+            "mention_cap": self._mention_cap,
         }
         async with self._connection() as conn:
             cursor = await conn.execute(_NEIGHBOURS, params)

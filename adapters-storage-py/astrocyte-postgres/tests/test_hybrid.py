@@ -11,6 +11,8 @@ import psycopg
 import pytest
 import yaml
 
+from astrocyte_postgres._schema import MIGRATIONS
+
 from astrocyte import Astrocyte
 from astrocyte._discovery import create_provider
 from astrocyte.cli import main
@@ -116,7 +118,10 @@ def test_migrate_command_applies_then_reports_up_to_date(
     first = capsys.readouterr().out
     assert f"applied {postgres_schema}.vector v1" in first
     assert f"applied {postgres_schema}.graph v1" in first
-    assert _versions(postgres_dsn, postgres_schema) == {"vector": 1, "document": 1, "graph": 1}
+    assert f"{postgres_schema}.graph v2" in first
+    assert _versions(postgres_dsn, postgres_schema) == {
+        component: len(steps) for component, steps in MIGRATIONS.items()
+    }
 
     assert main(["migrate", "-c", str(path)]) == 0
     assert capsys.readouterr().out.count("up to date") == 3
