@@ -8,9 +8,11 @@ separators, never syntax) and OR-ed. Ranking is BM25-like: each query word contr
 ``astrocyte_document_banks``) and the word's document frequency ``df`` (counted through the GIN index,
 capped at ``df_cap``). ``score = raw / (1 + raw)`` maps the sum into [0, 1), order preserved.
 
-Ranking every match of a very common word costs time linear in the matches, so candidates are the
-documents containing a word rarer than ``df_cap`` (they outrank the rest); when every word is that
-common, the first ``df_cap`` matches are ranked. Below ``df_cap`` matches the ranking is exact.
+Ranking every match of a common word costs time linear in the matches, so at most ``rank_cap``
+candidates (never fewer than the limit) are ranked, collected through the GIN index class by class in
+roughly descending score: documents with every query word, then those with a word and any other
+(rarest word first), then those with any one word (rarest first). Collection stops once the cap is
+reached, so later classes are never read. With at most ``rank_cap`` matches the ranking is exact.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ def query_words(query: str) -> list[str]:
 
 
 class PostgresDocumentStore(PostgresStoreBase):
-    """Full-text store (config: ``dsn``, ``schema``, pool sizes, ``language``, ``df_cap``).
+    """Full-text store (config: ``dsn``, ``schema``, pool sizes, ``language``, ``df_cap``, ``rank_cap``).
 
     ``language`` is a PostgreSQL text search configuration (``english``, ``german``, ``simple``...);
     documents are indexed with the language in force when they are written.
@@ -64,6 +66,7 @@ class PostgresDocumentStore(PostgresStoreBase):
         connect_timeout_s: float = 10.0,
         language: str = "english",
         df_cap: int = 1000,
+        rank_cap: int = 200,
     ) -> None:
         super().__init__(
             dsn=dsn,
@@ -76,6 +79,7 @@ class PostgresDocumentStore(PostgresStoreBase):
         self._language = language
         self._language_checked = False
         self._df_cap = max(1, df_cap)
+        self._rank_cap = max(1, rank_cap)
 
     async def _check_language(self, conn: Any) -> None:
         if self._language_checked:
@@ -172,7 +176,7 @@ class PostgresDocumentStore(PostgresStoreBase):
     def _ranking_statement(
         self, weighted: list[tuple[float, str, int]], bank_id: str, limit: int, filters: VectorFilters | None
     ) -> tuple[str, list[Any]]:
-        """One statement ranking at most ``max(df_cap, limit)`` candidates, collected best class first."""
+        """One statement ranking at most ``max(rank_cap, limit)`` candidates, collected best class first."""
         where, filter_params = filter_sql(filters)
         branches = _candidate_queries([query for _, query, _ in sorted(weighted, key=lambda w: w[2])])
         select = f"SELECT {_COLUMNS}, search FROM astrocyte_documents WHERE bank_id = %s AND search @@ %s::tsquery{where}"
@@ -186,7 +190,7 @@ class PostgresDocumentStore(PostgresStoreBase):
         params: list[Any] = [value for idf, query, _ in weighted for value in (idf, query)]
         for branch in branches:
             params.extend((bank_id, branch, *filter_params))
-        params.extend((max(self._df_cap, limit), limit))
+        params.extend((max(self._rank_cap, limit), limit))
         return statement, params
 
     async def _weigh(self, conn: Any, words: list[str], bank_id: str) -> list[tuple[float, str, int]]:

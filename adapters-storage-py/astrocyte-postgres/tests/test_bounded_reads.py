@@ -17,13 +17,13 @@ _BANK = "bank-a"
 
 @pytest.fixture
 async def documents(postgres_dsn: str, postgres_schema: str) -> AsyncIterator[PostgresDocumentStore]:
-    store = PostgresDocumentStore(dsn=postgres_dsn, schema=postgres_schema, df_cap=20)
+    store = PostgresDocumentStore(dsn=postgres_dsn, schema=postgres_schema, rank_cap=20)
     yield store
     await store.close()
 
 
 async def test_capped_full_text_keeps_the_documents_with_every_word(documents: PostgresDocumentStore) -> None:
-    # 60 documents per common word, 3 with all of them: far past df_cap, the 3 must still lead.
+    # 60 documents per common word, 3 with all of them: far past rank_cap, the 3 must still lead.
     docs = [
         Document(id=f"{word}{i}", text=f"{word} filler text {i}")
         for word in ("alice", "berlin")
