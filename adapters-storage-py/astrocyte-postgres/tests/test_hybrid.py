@@ -10,7 +10,6 @@ from typing import Any
 import psycopg
 import pytest
 import yaml
-
 from astrocyte_postgres._schema import MIGRATIONS
 
 from astrocyte import Astrocyte
