@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SUPPORTED_SPI_VERSIONS",
+    "BatchSimilaritySearch",
     "DocumentBatchLookup",
     "DocumentStore",
     "EmbeddingProvider",
@@ -105,6 +106,22 @@ class VectorStore(Protocol):
 
     async def close(self) -> None:
         """Release connections; the store is unusable afterwards."""
+        ...
+
+
+@runtime_checkable
+class BatchSimilaritySearch(Protocol):
+    """Optional VectorStore capability: the nearest neighbours of many query vectors in one call.
+
+    Retain probes every new chunk for a stored near-duplicate; one call per batch spares a round trip
+    (and a scan) per chunk. Stores without it are probed with ``search_similar`` once per vector.
+    """
+
+    async def search_similar_many(
+        self, query_vectors: list[list[float]], bank_id: str, limit: int = 10
+    ) -> list[list[VectorHit]]:
+        """One result list per query vector, in order, each exactly what ``search_similar(vector,
+        bank_id, limit)`` returns (an unknown bank: ``[]`` each). No vectors: ``[]``."""
         ...
 
 

@@ -12,6 +12,7 @@ from astrocyte.errors import ConfigError, DimensionMismatchError, InvalidRequest
 from astrocyte.stores._text import tokenize
 from astrocyte.stores.memory import InMemoryDocumentStore, InMemoryGraphStore, InMemoryVectorStore
 from astrocyte.testing import (
+    BatchSimilaritySearchContract,
     DocumentStoreContract,
     GraphStoreContract,
     NeighborLookupContract,
@@ -22,7 +23,7 @@ from astrocyte.types import Document, Entity, EntityLink, MemoryEntityAssociatio
 # --------------------------------------------------------------------------- contract suites
 
 
-class TestInMemoryVectorStore(VectorStoreContract):
+class TestInMemoryVectorStore(VectorStoreContract, BatchSimilaritySearchContract):
     @pytest.fixture
     async def store(self) -> AsyncIterator[InMemoryVectorStore]:
         s = InMemoryVectorStore()

@@ -229,12 +229,85 @@ class PostgresVectorStore(PostgresStoreBase):
             where, params = filter_sql(filters)
             if where or count < self._exact_below or dim not in await self._indexed(conn, dim):
                 return await self._exact(conn, query, bank_id, limit, where, params)
-            # HNSW filters by bank after the walk: widen the candidate list by the bank's share.
-            ef = min(1000, max(self._hnsw_ef_search, limit * 2 * math.ceil(same_dim_total / count)))
+            ef = self._ef_search(limit, count, same_dim_total)
             hits = await self._approximate(conn, query, bank_id, dim, limit, ef)
             if len(hits) < min(limit, count):
                 return await self._exact(conn, query, bank_id, limit, where, params)
             return hits
+
+    def _ef_search(self, limit: int, count: int, same_dim_total: int) -> int:
+        # HNSW filters by bank after the walk: widen the candidate list by the bank's share.
+        return min(1000, max(self._hnsw_ef_search, limit * 2 * math.ceil(same_dim_total / count)))
+
+    async def search_similar_many(
+        self, query_vectors: list[list[float]], bank_id: str, limit: int = 10
+    ) -> list[list[VectorHit]]:
+        """``search_similar`` of each vector in one statement: exact or through HNSW exactly when a
+        single search of this bank would be (the retain near-duplicate probes)."""
+        if any(not vector for vector in query_vectors):
+            raise InvalidRequestError("query vector must not be empty", field="query_vectors")
+        queries = [PackedVector(vector) for vector in query_vectors]
+        if limit < 1 or not queries:
+            return [[] for _ in queries]
+        async with self._connection() as conn:
+            await register_vector(conn)
+            cursor = await conn.execute(
+                "SELECT b.dimensions, b.item_count,"
+                " (SELECT sum(item_count) FROM astrocyte_vector_banks o WHERE o.dimensions = b.dimensions)"
+                " FROM astrocyte_vector_banks b WHERE b.bank_id = %s",
+                (bank_id,),
+            )
+            bank = await cursor.fetchone()
+            if bank is None or int(bank[1]) == 0:
+                return [[] for _ in queries]
+            dim, count, same_dim_total = int(bank[0]), int(bank[1]), int(bank[2])
+            _check_query_dimensions(query_vectors, bank_id, dim)
+            if count < self._exact_below or dim not in await self._indexed(conn, dim):
+                return await self._exact_many(conn, queries, bank_id, limit)
+            ef = self._ef_search(limit, count, same_dim_total)
+            found = await self._approximate_many(conn, queries, bank_id, dim, limit, ef)
+            # As search_similar: a walk that came back short is answered by an exact scan.
+            short = [i for i, hits in enumerate(found) if len(hits) < min(limit, count)]
+            if short:
+                redone = await self._exact_many(conn, [queries[i] for i in short], bank_id, limit)
+                for i, hits in zip(short, redone, strict=True):
+                    found[i] = hits
+            return found
+
+    async def _exact_many(
+        self, conn: AsyncConnection[Any], queries: list[PackedVector], bank_id: str, limit: int
+    ) -> list[list[VectorHit]]:
+        # The same exact scan as _exact, once per query vector (LATERAL), in one round trip.
+        cursor = await conn.execute(
+            f"SELECT q.ord, h.* FROM unnest(%b) WITH ORDINALITY AS q(embedding, ord)"
+            f" CROSS JOIN LATERAL (SELECT {_COLUMNS}, v.embedding <=> q.embedding AS distance"
+            f" FROM astrocyte_vectors v WHERE v.bank_id = %s ORDER BY distance NULLS LAST, id LIMIT %s) h"
+            f" ORDER BY q.ord, h.distance NULLS LAST, h.id",
+            (queries, bank_id, limit),
+        )
+        return _grouped(await cursor.fetchall(), len(queries))
+
+    async def _approximate_many(
+        self,
+        conn: AsyncConnection[Any],
+        queries: list[PackedVector],
+        bank_id: str,
+        dim: int,
+        limit: int,
+        ef: int,
+    ) -> list[list[VectorHit]]:
+        typed = sql.SQL("public.vector({})").format(sql.Literal(dim))
+        statement = sql.SQL(
+            "SELECT q.ord, h.* FROM unnest(%b) WITH ORDINALITY AS q(embedding, ord)"
+            " CROSS JOIN LATERAL (SELECT {columns}, v.embedding::{typed} <=> q.embedding::{typed}"
+            " AS distance FROM astrocyte_vectors v WHERE v.dimensions = {dim} AND v.bank_id = %s"
+            " ORDER BY distance LIMIT %s) h ORDER BY q.ord, h.distance"
+        ).format(columns=sql.SQL(_COLUMNS), typed=typed, dim=sql.Literal(dim))
+        async with conn.transaction():
+            await conn.execute("SELECT set_config('hnsw.ef_search', %s, true)", (str(ef),))
+            cursor = await conn.execute(statement, (queries, bank_id, limit))
+            rows = await cursor.fetchall()
+        return _grouped(rows, len(queries))
 
     async def _indexed(self, conn: AsyncConnection[Any], dim: int) -> set[int]:
         if dim not in self._indexed_dims:
@@ -306,6 +379,23 @@ class PostgresVectorStore(PostgresStoreBase):
                 "SELECT bank_id FROM astrocyte_vector_banks WHERE item_count > 0 ORDER BY bank_id"
             )
             return [str(row[0]) for row in await cursor.fetchall()]
+
+
+def _check_query_dimensions(query_vectors: list[list[float]], bank_id: str, dim: int) -> None:
+    for vector in query_vectors:
+        if len(vector) != dim:
+            raise DimensionMismatchError(
+                f"bank {bank_id!r} holds {dim}-dimensional vectors, a query has {len(vector)}",
+                field="query_vectors",
+            )
+
+
+def _grouped(rows: list[tuple[Any, ...]], queries: int) -> list[list[VectorHit]]:
+    """Rows of ``(ordinality, *hit columns)`` → one hit list per query, in query order."""
+    found: list[list[VectorHit]] = [[] for _ in range(queries)]
+    for row in rows:
+        found[int(row[0]) - 1].append(_hit(row[1:]))
+    return found
 
 
 def _hit(row: tuple[Any, ...]) -> VectorHit:

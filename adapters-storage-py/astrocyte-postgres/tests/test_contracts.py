@@ -7,12 +7,17 @@ from collections.abc import AsyncIterator
 import pytest
 from astrocyte_postgres import PostgresDocumentStore, PostgresGraphStore, PostgresVectorStore
 
-from astrocyte.testing import DocumentStoreContract, GraphStoreContract, VectorStoreContract
+from astrocyte.testing import (
+    BatchSimilaritySearchContract,
+    DocumentStoreContract,
+    GraphStoreContract,
+    VectorStoreContract,
+)
 
 pytestmark = pytest.mark.backend("postgres")
 
 
-class TestPostgresVectorStore(VectorStoreContract):
+class TestPostgresVectorStore(VectorStoreContract, BatchSimilaritySearchContract):
     @pytest.fixture
     async def store(self, postgres_dsn: str, postgres_schema: str) -> AsyncIterator[PostgresVectorStore]:
         store = PostgresVectorStore(dsn=postgres_dsn, schema=postgres_schema)
@@ -20,7 +25,7 @@ class TestPostgresVectorStore(VectorStoreContract):
         await store.close()
 
 
-class TestPostgresVectorStoreThroughHnsw(VectorStoreContract):
+class TestPostgresVectorStoreThroughHnsw(VectorStoreContract, BatchSimilaritySearchContract):
     """Every search goes through the HNSW index path (exact scan only as the completeness fallback)."""
 
     @pytest.fixture

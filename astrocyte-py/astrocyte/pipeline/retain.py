@@ -24,6 +24,7 @@ from astrocyte.pipeline.entities import ExtractedEntity, LLMEntityExtractor, ent
 from astrocyte.pipeline.normalize import normalize_text
 from astrocyte.pipeline.stores import MemoryStores
 from astrocyte.policy.pii import PiiBarrier
+from astrocyte.provider import BatchSimilaritySearch
 from astrocyte.types import (
     Document,
     Entity,
@@ -43,7 +44,7 @@ logger = logging.getLogger("astrocyte.retain")
 #: Reserved metadata keys the pipeline writes on every memory.
 IDEMPOTENCY_KEY = "_idempotency_key"
 RETAINED_AT = "_retained_at"
-#: How many dedup probes are in flight at once.
+#: How many dedup probes are in flight at once (stores without batched search).
 _PROBE_GROUP = 64
 _ID_NAMESPACE = uuid.UUID("6f1c1f0e-7d1a-4a53-9a57-6a1f3c2b8e11")
 
@@ -225,29 +226,30 @@ class RetainPipeline:
     async def _nearest(
         self, requests: list[RetainRequest], prepared: list[list[_Prepared]]
     ) -> list[list[list[VectorHit]]]:
-        """The stored nearest neighbour of every chunk of the batch, probed concurrently in groups
-        (a pooled store runs them in parallel); ``[]`` each when dedup is off."""
+        """The stored nearest neighbour of every chunk of the batch (``[]`` each when dedup is off)."""
         if self._settings.dedup_threshold >= 1.0 + 1e-9:
             return [[[] for _ in items] for items in prepared]
-        probes = [
-            (r.bank_id, item.vector)
-            for r, items in zip(requests, prepared, strict=True)
-            if r.deduplicate
-            for item in items
-        ]
-        found: list[list[VectorHit]] = []
-        for start in range(0, len(probes), _PROBE_GROUP):
-            group = probes[start : start + _PROBE_GROUP]
-            found.extend(
-                await asyncio.gather(
-                    *(self._stores.vector.search_similar(vector, bank, limit=1) for bank, vector in group)
-                )
-            )
-        hits = iter(found)
+        by_bank: dict[str, list[list[float]]] = {}
+        for request, items in zip(requests, prepared, strict=True):
+            if request.deduplicate:
+                by_bank.setdefault(request.bank_id, []).extend(item.vector for item in items)
+        answers = {bank: iter(await self._probe(bank, vectors)) for bank, vectors in by_bank.items()}
         return [
-            [next(hits) for _ in items] if r.deduplicate else [[] for _ in items]
+            [next(answers[r.bank_id]) for _ in items] if r.deduplicate else [[] for _ in items]
             for r, items in zip(requests, prepared, strict=True)
         ]
+
+    async def _probe(self, bank: str, vectors: list[list[float]]) -> list[list[VectorHit]]:
+        """Nearest stored memory of each vector: one batched call when the store offers it, else
+        concurrent single searches in groups (a pooled store runs them in parallel)."""
+        store = self._stores.vector
+        if isinstance(store, BatchSimilaritySearch):
+            return await store.search_similar_many(vectors, bank, limit=1)
+        found: list[list[VectorHit]] = []
+        for start in range(0, len(vectors), _PROBE_GROUP):
+            group = vectors[start : start + _PROBE_GROUP]
+            found.extend(await asyncio.gather(*(store.search_similar(v, bank, limit=1) for v in group)))
+        return found
 
     def _deduplicate(
         self, prepared: list[_Prepared], nearest: list[list[VectorHit]], pending: list[_Prepared]

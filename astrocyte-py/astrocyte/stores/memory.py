@@ -173,6 +173,20 @@ def _top_rows(scores: npt.NDArray[np.float32], candidates: npt.NDArray[np.intp],
     return [int(candidates[i]) for i in order]
 
 
+def _cosine_score_rows(
+    matrix: npt.NDArray[np.float32], queries: list[list[float]]
+) -> npt.NDArray[np.float32]:
+    """One row per query: ``cosine_scores(matrix, query)`` of every stored row, as one product."""
+    q = np.asarray(queries, dtype=np.float32)
+    q_norms = np.linalg.norm(q, axis=1)
+    q_norms[q_norms == 0] = 1.0
+    denom = np.outer(q_norms, np.linalg.norm(matrix, axis=1))
+    denom[denom == 0] = 1.0
+    cos = (q @ matrix.T) / denom
+    scores: npt.NDArray[np.float32] = np.clip((cos + 1.0) / 2.0, 0.0, 1.0).astype(np.float32)
+    return scores
+
+
 class InMemoryVectorStore(_Lifecycle):
     """Exact cosine search over a numpy matrix per bank.
 
@@ -247,6 +261,23 @@ class InMemoryVectorStore(_Lifecycle):
         if candidates.size == 0:
             return []
         return [bank.records[row].hit(float(scores[row])) for row in _top_rows(scores, candidates, limit)]
+
+    async def search_similar_many(
+        self, query_vectors: list[list[float]], bank_id: str, limit: int = 10
+    ) -> list[list[VectorHit]]:
+        """``search_similar`` of each vector, scored in one matrix product (the retain dedup probes)."""
+        self._check_open()
+        _check_limit(limit)
+        bank = self._banks.get(bank_id)
+        for query in query_vectors:
+            validate_vector(query, bank.dim if bank else None, field="query_vectors")
+        if bank is None or limit == 0 or not query_vectors:
+            return [[] for _ in query_vectors]
+        rows = np.arange(len(bank.records))
+        return [
+            [bank.records[row].hit(float(scores[row])) for row in _top_rows(scores, rows, limit)]
+            for scores in _cosine_score_rows(bank.matrix, query_vectors)
+        ]
 
     async def delete(self, ids: list[str], bank_id: str) -> int:
         self._check_open()

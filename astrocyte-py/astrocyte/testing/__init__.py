@@ -22,6 +22,7 @@ Importing this package imports pytest: it is for test code only.
 
 from __future__ import annotations
 
+from astrocyte.testing.batch_search import BatchSimilaritySearchContract
 from astrocyte.testing.containers import docker_available, may_start_containers
 from astrocyte.testing.document import DocumentStoreContract
 from astrocyte.testing.embedding import EmbeddingProviderContract
@@ -32,6 +33,7 @@ from astrocyte.testing.neighbors import NeighborLookupContract
 from astrocyte.testing.vector import VectorStoreContract
 
 __all__ = [
+    "BatchSimilaritySearchContract",
     "DocumentStoreContract",
     "EmbeddingProviderContract",
     "GraphStoreContract",
