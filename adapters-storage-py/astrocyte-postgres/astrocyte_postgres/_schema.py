@@ -47,6 +47,14 @@ MIGRATIONS: dict[Component, tuple[Sequence[str], ...]] = {
             " PRIMARY KEY (bank_id, id))",
             "CREATE INDEX astrocyte_documents_search ON astrocyte_documents USING gin (search)",
         ),
+        (
+            # v2: each bank's document frequency per lexeme, so ranking weighs words without counting.
+            'CREATE TABLE astrocyte_document_terms (bank_id text COLLATE "C" NOT NULL,'
+            ' lexeme text COLLATE "C" NOT NULL, df bigint NOT NULL, PRIMARY KEY (bank_id, lexeme))',
+            "INSERT INTO astrocyte_document_terms (bank_id, lexeme, df)"
+            " SELECT d.bank_id, l.lexeme, count(*) FROM astrocyte_documents d,"
+            " unnest(tsvector_to_array(d.search)) AS l(lexeme) GROUP BY d.bank_id, l.lexeme",
+        ),
     ),
     "graph": (
         (

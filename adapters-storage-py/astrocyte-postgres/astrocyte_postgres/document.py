@@ -5,8 +5,9 @@ does not depend on the server's locale. A query is split into words (punctuation
 separators, never syntax) and OR-ed. Ranking is BM25-like: each query word contributes
 ``idf(word) * ts_rank_cd(search, word, 1)`` (cover density, normalised by log length), with
 ``idf = ln(1 + (N - df + 0.5) / (df + 0.5))`` from the bank's document count ``N`` (kept exact in
-``astrocyte_document_banks``) and the word's document frequency ``df`` (counted through the GIN index,
-capped at ``df_cap``). ``score = raw / (1 + raw)`` maps the sum into [0, 1), order preserved.
+``astrocyte_document_banks``) and the word's document frequency ``df`` (kept exact per bank and lexeme in
+``astrocyte_document_terms`` by every write and delete, so weighing a query is a few index lookups).
+``score = raw / (1 + raw)`` maps the sum into [0, 1), order preserved.
 
 Ranking every match of a common word costs time linear in the matches, so at most ``rank_cap``
 candidates (never fewer than the limit) are ranked, collected through the GIN index class by class in
@@ -33,6 +34,57 @@ from astrocyte_postgres.store import PostgresStoreBase
 __all__ = ["PostgresDocumentStore", "query_words"]
 
 _COLUMNS = "id, text, metadata, tags, occurred_at"
+
+# Upsert documents and move the bank's term statistics by the lexemes gained and lost (replaced
+# documents count out with their old text). One statement: every part sees the rows as they were.
+_UPSERT = """
+WITH input AS (
+    SELECT u.id, u.text, u.metadata::jsonb AS metadata, ARRAY(SELECT jsonb_array_elements_text(u.tags::jsonb)) AS tags,
+           u.occurred_at, to_tsvector(%(lang)s::regconfig, u.folded) AS search
+    FROM unnest(%(ids)s::text[], %(texts)s::text[], %(metadata)s::text[], %(tags)s::text[],
+                %(occurred_at)s::timestamptz[], %(folded)s::text[]) AS u(id, text, metadata, tags, occurred_at, folded)
+),
+replaced AS (
+    SELECT d.search FROM astrocyte_documents d JOIN input i ON d.bank_id = %(bank)s AND d.id = i.id
+),
+written AS (
+    INSERT INTO astrocyte_documents (bank_id, id, text, metadata, tags, occurred_at, search)
+    SELECT %(bank)s, id, text, metadata, tags, occurred_at, search FROM input
+    ON CONFLICT (bank_id, id) DO UPDATE SET text = EXCLUDED.text, metadata = EXCLUDED.metadata,
+        tags = EXCLUDED.tags, occurred_at = EXCLUDED.occurred_at, search = EXCLUDED.search
+    RETURNING search, (xmax = 0) AS fresh
+),
+moved AS (
+    SELECT lexeme, sum(delta) AS delta FROM (
+        SELECT unnest(tsvector_to_array(search)) AS lexeme, 1 AS delta FROM written
+        UNION ALL SELECT unnest(tsvector_to_array(search)), -1 FROM replaced
+    ) AS changes GROUP BY lexeme HAVING sum(delta) <> 0
+),
+counted AS (
+    INSERT INTO astrocyte_document_terms AS t (bank_id, lexeme, df) SELECT %(bank)s, lexeme, delta FROM moved
+    ON CONFLICT (bank_id, lexeme) DO UPDATE SET df = t.df + EXCLUDED.df
+)
+SELECT count(*) FILTER (WHERE fresh) FROM written
+"""
+
+# Delete documents, count their lexemes out of the term statistics and the bank's document count.
+_DELETE = """
+WITH gone AS (
+    DELETE FROM astrocyte_documents WHERE bank_id = %(bank)s AND id = ANY(%(ids)s) RETURNING search
+),
+lost AS (
+    SELECT lexeme, count(*) AS n FROM gone, unnest(tsvector_to_array(gone.search)) AS lexeme GROUP BY lexeme
+),
+counted AS (
+    UPDATE astrocyte_document_terms t SET df = t.df - lost.n FROM lost
+    WHERE t.bank_id = %(bank)s AND t.lexeme = lost.lexeme
+),
+banked AS (
+    UPDATE astrocyte_document_banks SET document_count = document_count - (SELECT count(*) FROM gone)
+    WHERE bank_id = %(bank)s
+)
+SELECT count(*) FROM gone
+"""
 # Letters and digits of any script; everything else (operators, quotes, emoji) separates words.
 _WORD = re.compile(r"[^\W_]+")
 
@@ -47,7 +99,7 @@ def query_words(query: str) -> list[str]:
 
 
 class PostgresDocumentStore(PostgresStoreBase):
-    """Full-text store (config: ``dsn``, ``schema``, pool sizes, ``language``, ``df_cap``, ``rank_cap``).
+    """Full-text store (config: ``dsn``, ``schema``, pool sizes, ``language``, ``rank_cap``).
 
     ``language`` is a PostgreSQL text search configuration (``english``, ``german``, ``simple``...);
     documents are indexed with the language in force when they are written.
@@ -65,7 +117,6 @@ class PostgresDocumentStore(PostgresStoreBase):
         migrate_on_start: bool = True,
         connect_timeout_s: float = 10.0,
         language: str = "english",
-        df_cap: int = 1000,
         rank_cap: int = 200,
     ) -> None:
         super().__init__(
@@ -78,7 +129,6 @@ class PostgresDocumentStore(PostgresStoreBase):
         )
         self._language = language
         self._language_checked = False
-        self._df_cap = max(1, df_cap)
         self._rank_cap = max(1, rank_cap)
 
     async def _check_language(self, conn: Any) -> None:
@@ -111,29 +161,20 @@ class PostgresDocumentStore(PostgresStoreBase):
                     (bank_id,),
                 )
                 cursor = await conn.execute(
-                    "INSERT INTO astrocyte_documents"
-                    " (bank_id, id, text, metadata, tags, occurred_at, search)"
-                    " SELECT %s, u.id, u.text, u.metadata::jsonb,"
-                    " ARRAY(SELECT jsonb_array_elements_text(u.tags::jsonb)), u.occurred_at,"
-                    " to_tsvector(%s::regconfig, u.folded)"
-                    " FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::timestamptz[], %s::text[])"
-                    " AS u(id, text, metadata, tags, occurred_at, folded)"
-                    " ON CONFLICT (bank_id, id) DO UPDATE SET text = EXCLUDED.text,"
-                    " metadata = EXCLUDED.metadata, tags = EXCLUDED.tags,"
-                    " occurred_at = EXCLUDED.occurred_at, search = EXCLUDED.search"
-                    " RETURNING (xmax = 0)",
-                    (
-                        bank_id,
-                        self._language,
-                        [d.id for d in rows],
-                        [d.text for d in rows],
-                        [metadata_json(d.metadata) for d in rows],
-                        [json.dumps(d.tags, ensure_ascii=False) for d in rows],
-                        [as_utc(d.occurred_at) for d in rows],
-                        [_fold(d.text) for d in rows],
-                    ),
+                    _UPSERT,
+                    {
+                        "bank": bank_id,
+                        "lang": self._language,
+                        "ids": [d.id for d in rows],
+                        "texts": [d.text for d in rows],
+                        "metadata": [metadata_json(d.metadata) for d in rows],
+                        "tags": [json.dumps(d.tags, ensure_ascii=False) for d in rows],
+                        "occurred_at": [as_utc(d.occurred_at) for d in rows],
+                        "folded": [_fold(d.text) for d in rows],
+                    },
                 )
-                inserted = sum(1 for (fresh,) in await cursor.fetchall() if fresh)
+                row = await cursor.fetchone()
+                inserted = int(row[0]) if row else 0
                 if inserted:
                     await conn.execute(
                         "UPDATE astrocyte_document_banks SET document_count = document_count + %s"
@@ -143,7 +184,18 @@ class PostgresDocumentStore(PostgresStoreBase):
         return [doc.id for doc in documents]
 
     async def delete(self, ids: list[str], bank_id: str) -> int:
-        return await self._delete_counted("astrocyte_documents", "document_count", ids, bank_id)
+        if not ids:
+            return 0
+        async with self._connection() as conn, conn.transaction():
+            # Lock the bank row first, as writers do, so the count and term statistics stay exact.
+            cursor = await conn.execute(
+                "SELECT 1 FROM astrocyte_document_banks WHERE bank_id = %s FOR UPDATE", (bank_id,)
+            )
+            if await cursor.fetchone() is None:
+                return 0
+            cursor = await conn.execute(_DELETE, {"bank": bank_id, "ids": list(dict.fromkeys(ids))})
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
 
     # ----------------------------------------------------------------- reads
 
@@ -194,14 +246,19 @@ class PostgresDocumentStore(PostgresStoreBase):
         return statement, params
 
     async def _weigh(self, conn: Any, words: list[str], bank_id: str) -> list[tuple[float, str, int]]:
-        """``(idf, tsquery text, df)`` of each query word found in the bank (stopwords and absent words drop)."""
+        """``(idf, tsquery text, df)`` of each query word found in the bank (stopwords and absent words drop).
+
+        ``df`` comes from the bank's term statistics; a word the parser splits into several lexemes
+        (matched as a phrase) takes its rarest lexeme's count, an upper bound of the phrase's.
+        """
         cursor = await conn.execute(
-            "SELECT t.q::text, (SELECT count(*) FROM (SELECT 1 FROM astrocyte_documents d"
-            "   WHERE d.bank_id = %(bank)s AND d.search @@ t.q LIMIT %(cap)s) AS hits),"
+            "SELECT t.q::text, (SELECT min(coalesce(s.df, 0)) FROM unnest(tsvector_to_array(t.v)) AS l(lexeme)"
+            "   LEFT JOIN astrocyte_document_terms s ON s.bank_id = %(bank)s AND s.lexeme = l.lexeme),"
             " (SELECT document_count FROM astrocyte_document_banks WHERE bank_id = %(bank)s)"
-            " FROM (SELECT to_tsquery(%(lang)s::regconfig, quote_literal(w)) AS q"
-            "   FROM unnest(%(words)s::text[]) AS w) AS t WHERE numnode(t.q) > 0",
-            {"bank": bank_id, "cap": self._df_cap, "lang": self._language, "words": words},
+            " FROM (SELECT to_tsquery(%(lang)s::regconfig, quote_literal(w)) AS q,"
+            "   to_tsvector(%(lang)s::regconfig, w) AS v FROM unnest(%(words)s::text[]) AS w) AS t"
+            " WHERE numnode(t.q) > 0",
+            {"bank": bank_id, "lang": self._language, "words": words},
         )
         weighted: list[tuple[float, str, int]] = []
         for query, df, count in await cursor.fetchall():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import psycopg
 import pytest
 from astrocyte_postgres import PostgresDocumentStore, PostgresGraphStore, _schema
 
@@ -80,5 +81,68 @@ async def test_graph_v2_migration_keeps_v1_mentions(
         assert await v2.migrate() == [f"{postgres_schema}.graph v2"]
         hits = await v2.query_neighbors(["alice"], _BANK, max_depth=0)
         assert sorted(h.memory_id for h in hits) == ["m0", "m1", "m2"]
+    finally:
+        await v2.close()
+
+
+def _term_statistics(dsn: str, schema: str) -> tuple[dict[tuple[str, str], int], dict[tuple[str, str], int]]:
+    """(kept statistics without zero rows, the same recounted from the documents themselves)."""
+    with psycopg.connect(dsn, options=f"-c search_path={schema},public") as conn:
+        kept = conn.execute(
+            "SELECT bank_id, lexeme, df FROM astrocyte_document_terms WHERE df <> 0"
+        ).fetchall()
+        recounted = conn.execute(
+            "SELECT d.bank_id, l.lexeme, count(*) FROM astrocyte_documents d,"
+            " unnest(tsvector_to_array(d.search)) AS l(lexeme) GROUP BY 1, 2"
+        ).fetchall()
+    return {(b, w): int(n) for b, w, n in kept}, {(b, w): int(n) for b, w, n in recounted}
+
+
+async def test_term_statistics_follow_upserts_and_deletes(
+    documents: PostgresDocumentStore, postgres_dsn: str, postgres_schema: str
+) -> None:
+    await documents.store_documents(
+        [Document(id=f"d{i}", text=f"zeppelin lake {i % 3}") for i in range(9)], _BANK
+    )
+    await documents.store_documents([Document(id="d0", text="glider over the lake")], "bank-b")
+    # Replace texts (one twice in a batch), add new ones, delete known and unknown ids.
+    await documents.store_documents(
+        [
+            Document(id="d1", text="glider glider meadow"),
+            Document(id="d2", text="first version"),
+            Document(id="d2", text="balloon meadow"),
+            Document(id="d9", text="zeppelin meadow"),
+        ],
+        _BANK,
+    )
+    assert await documents.delete(["d3", "d4", "ghost"], _BANK) == 2
+    kept, recounted = _term_statistics(postgres_dsn, postgres_schema)
+    assert kept == recounted
+    assert kept[(_BANK, "zeppelin")] == 6 and kept[(_BANK, "meadow")] == 3
+
+
+async def test_document_v2_migration_counts_v1_documents(
+    postgres_dsn: str, postgres_schema: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with monkeypatch.context() as patch:
+        patch.setitem(_schema.MIGRATIONS, "document", _schema.MIGRATIONS["document"][:1])
+        v1 = PostgresDocumentStore(dsn=postgres_dsn, schema=postgres_schema, migrate_on_start=False)
+        try:
+            assert await v1.migrate() == [f"{postgres_schema}.document v1"]
+            async with v1._connection() as conn:  # a v1 writer knew nothing of term statistics
+                await conn.execute(
+                    "INSERT INTO astrocyte_documents (bank_id, id, text, search) SELECT %s, 'd' || i, 'zeppelin',"
+                    " to_tsvector('english', 'zeppelin lake') FROM generate_series(1, 3) AS i",
+                    (_BANK,),
+                )
+                await conn.execute("INSERT INTO astrocyte_document_banks VALUES (%s, 3)", (_BANK,))
+        finally:
+            await v1.close()
+    v2 = PostgresDocumentStore(dsn=postgres_dsn, schema=postgres_schema, migrate_on_start=False)
+    try:
+        assert await v2.migrate() == [f"{postgres_schema}.document v2"]
+        kept, recounted = _term_statistics(postgres_dsn, postgres_schema)
+        assert kept == recounted == {(_BANK, "zeppelin"): 3, (_BANK, "lake"): 3}
+        assert len(await v2.search_fulltext("zeppelin", _BANK)) == 3
     finally:
         await v2.close()
