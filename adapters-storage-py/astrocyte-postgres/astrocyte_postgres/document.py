@@ -278,6 +278,26 @@ class PostgresDocumentStore(PostgresStoreBase):
             return None
         return Document(id=row[0], text=row[1], metadata=row[2], tags=list(row[3]), occurred_at=row[4])
 
+    async def get_documents(self, ids: list[str], bank_id: str) -> list[Document]:
+        """The documents of ``ids`` in ``bank_id``, in the order of ``ids``: one query for all of them
+        (recall reads the text of graph-only hits this way instead of one round trip per id)."""
+        if not ids:
+            return []
+        async with self._connection() as conn:
+            cursor = await conn.execute(
+                f"SELECT {_COLUMNS} FROM astrocyte_documents WHERE bank_id = %s AND id = ANY(%s)",
+                (bank_id, list(dict.fromkeys(ids))),
+            )
+            rows = await cursor.fetchall()
+        # Rows were validated on the way in: construct without re-validating (recall's hot path).
+        by_id = {
+            row[0]: Document.model_construct(
+                id=row[0], text=row[1], metadata=row[2], tags=list(row[3]), occurred_at=row[4]
+            )
+            for row in rows
+        }
+        return [by_id[i] for i in dict.fromkeys(ids) if i in by_id]
+
 
 def _candidate_queries(queries: list[str]) -> list[str]:
     """tsqueries whose matches are collected in this order (``queries``: rarest word first).

@@ -29,11 +29,12 @@ from astrocyte.testing.embedding import EmbeddingProviderContract
 from astrocyte.testing.graph import GraphStoreContract
 from astrocyte.testing.ingest import IngestHarness, IngestSourceContract
 from astrocyte.testing.llm import LLMProviderContract
-from astrocyte.testing.neighbors import NeighborLookupContract
+from astrocyte.testing.neighbors import DocumentBatchLookupContract, NeighborLookupContract
 from astrocyte.testing.vector import VectorStoreContract
 
 __all__ = [
     "BatchSimilaritySearchContract",
+    "DocumentBatchLookupContract",
     "DocumentStoreContract",
     "EmbeddingProviderContract",
     "GraphStoreContract",

@@ -10,7 +10,7 @@ import pytest
 from astrocyte.provider import DocumentBatchLookup, NeighborLookup
 from astrocyte.types import Document
 
-__all__ = ["NeighborLookupContract"]
+__all__ = ["DocumentBatchLookupContract", "NeighborLookupContract"]
 
 _BANK = "bank-a"
 _OTHER = "bank-b"
@@ -24,15 +24,16 @@ def _layout(found: dict[str, list[Any]]) -> dict[str, list[tuple[int, str]]]:
     return {key: [(n.offset, n.document.id) for n in group] for key, group in found.items()}
 
 
-class NeighborLookupContract:
+class DocumentBatchLookupContract:
     """Subclass next to :class:`DocumentStoreContract` with the same ``store`` fixture."""
 
     @pytest.fixture
     def store(self) -> Any:
-        pytest.fail("subclass NeighborLookupContract and define a `store` fixture yielding a fresh store")
+        pytest.fail(
+            "subclass DocumentBatchLookupContract and define a `store` fixture yielding a fresh store"
+        )
 
-    async def test_declares_both_capabilities(self, store: Any) -> None:
-        assert isinstance(store, NeighborLookup)
+    async def test_declares_batch_lookup(self, store: Any) -> None:
         assert isinstance(store, DocumentBatchLookup)
 
     async def test_get_documents_keeps_request_order_and_skips_unknown(self, store: Any) -> None:
@@ -41,6 +42,14 @@ class NeighborLookupContract:
         assert [(d.id, d.text) for d in docs] == [("t3", "a turn 3"), ("t0", "a turn 0")]
         assert await store.get_documents([], _BANK) == []
         assert await store.get_documents(["t0"], _OTHER) == []
+
+
+class NeighborLookupContract(DocumentBatchLookupContract):
+    """Subclass next to :class:`DocumentStoreContract` with the same ``store`` fixture (a store that
+    finds neighbours also reads documents in batches)."""
+
+    async def test_declares_neighbor_lookup(self, store: Any) -> None:
+        assert isinstance(store, NeighborLookup)
 
     async def test_neighbors_follow_retain_order_within_the_bank(self, store: Any) -> None:
         # Interleave two banks so a store ordering by a global counter must still stay in its bank.
