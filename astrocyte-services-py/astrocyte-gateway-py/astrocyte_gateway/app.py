@@ -1,7 +1,8 @@
 """``create_app``: the gateway's FastAPI application.
 
 Wiring only: settings, state, middleware, problem handlers and one ``include_router`` per route
-module. A new feature adds its router module and one ``app.include_router(...)`` line here.
+module (the hot memory routes excepted, see below). A new feature adds its router module and one
+``app.include_router(...)`` line here.
 """
 
 from __future__ import annotations
@@ -133,7 +134,10 @@ def create_app(source: ConfigSource = None) -> FastAPI:
         access_log=settings.access_log,
     )
     app.include_router(routes_health.router)
-    app.include_router(routes_memory.router)
+    # The hot memory routes join the app's own route list instead of an included router: FastAPI's
+    # included-router dispatch matches every request twice, through scope bookkeeping, which cost
+    # about a sixth of the gateway's own work per recall. Same paths, same OpenAPI document.
+    app.router.routes.extend(routes_memory.router.routes)
     app.include_router(routes_ingest.router)
     app.include_router(routes_admin.router)
     app.include_router(routes_chat.router)

@@ -1,32 +1,36 @@
-"""``astrocyte bench gateway``: gateway overhead = loopback HTTP round trip (real uvicorn, keep-alive
-httpx client, API-key auth, full middleware) − the same library call on the same ``Astrocyte``.
+"""``astrocyte bench gateway``: gateway overhead = HTTP round trip seen by a client − the library
+call the gateway made for that request.
 
-Library and HTTP calls alternate inside one run, so machine noise hits both alike; the report gives
-p50/p95 of each and the overhead at p50 and p95.
+The gateway runs as in production, in its own process (:mod:`astrocyte_gateway.bench_server`:
+uvicorn with uvloop/httptools when installed, API-key auth, full middleware); this process is the
+client (keep-alive httpx), so the client's own work does not compete with the server on one event
+loop. The server times each library call around the very ``await`` its route makes and reports the
+timings at the end, so every round trip is paired with its own library call: the overhead is all a
+client pays beyond the library (request parse and validation, auth, middleware, response encoding,
+HTTP on loopback, the client's send and receive).
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 import statistics
+import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 import httpx
 
-from astrocyte import Astrocyte
-from astrocyte.identity import ActorIdentity, AstrocyteContext
-from astrocyte_gateway.app import create_app
-from astrocyte_gateway.server import serving
+from astrocyte_gateway.bench_server import BENCH_BANK, BENCH_TOPICS
 from astrocyte_gateway.settings import hash_api_key
 
 __all__ = ["GatewayBenchReport", "LatencyPair", "run_gateway_bench"]
 
 _KEY = "bench-key-0123456789"
-_BANK = "user-bench"
-_TOPICS = ("tea", "bees", "Lisbon", "chess", "piano", "rowing", "Kafka", "sourdough", "orchids", "trains")
+_STARTUP_TIMEOUT_S = 300.0
 
 
 def _percentile(samples: list[float], fraction: float) -> float:
@@ -97,17 +101,50 @@ def _config(store: str, path: str | None) -> dict[str, Any]:
     }
 
 
-def _sentence(index: int) -> str:
-    topic = _TOPICS[index % len(_TOPICS)]
-    return (
-        f"Memory {index}: the bench user talked about {topic} on day {index % 365} with friend {index % 97}."
+async def _read_json_line(process: asyncio.subprocess.Process) -> dict[str, Any]:
+    assert process.stdout is not None
+    line = await process.stdout.readline()
+    if not line:
+        raise RuntimeError(f"the bench gateway exited (code {await process.wait()}) before reporting")
+    payload: dict[str, Any] = json.loads(line)
+    return payload
+
+
+@asynccontextmanager
+async def _gateway_process(spec: dict[str, Any]) -> AsyncIterator[tuple[str, dict[str, list[float]]]]:
+    """Start the bench gateway; yield its URL and a dict filled, after the block, with the
+    library-call timings it reports when its stdin is closed."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "astrocyte_gateway.bench_server",
+        json.dumps(spec),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
     )
+    assert process.stdin is not None
+    timings: dict[str, list[float]] = {}
+    try:
+        async with asyncio.timeout(_STARTUP_TIMEOUT_S):
+            url = (await _read_json_line(process))["url"]
+        yield url, timings
+        process.stdin.close()
+        async with asyncio.timeout(60.0):
+            timings.update(await _read_json_line(process))
+        await process.wait()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
 
 
-async def _timed(call: Callable[[], Awaitable[object]]) -> float:
+async def _round_trip(client: httpx.AsyncClient, path: str, body: dict[str, Any]) -> float:
     started = time.perf_counter()
-    await call()
-    return (time.perf_counter() - started) * 1000
+    response = await client.post(path, json=body)
+    elapsed = (time.perf_counter() - started) * 1000
+    if response.status_code != 200:
+        raise RuntimeError(f"{path} answered {response.status_code}: {response.text[:200]}")
+    return elapsed
 
 
 async def run_gateway_bench(
@@ -118,49 +155,27 @@ async def run_gateway_bench(
     store: str = "memory",
     path: str | None = None,
 ) -> GatewayBenchReport:
-    """Load ``memories`` memories, then time ``iterations`` alternating library/HTTP recalls and retains."""
-    memory = Astrocyte.from_config(_config(store, path))
-    context = AstrocyteContext(actor=ActorIdentity(type="user", id="bench"))
+    """Load ``memories`` memories in a gateway process, then time ``iterations`` recalls and retains
+    over HTTP (alternating), each paired with the library call the gateway made for it."""
+    spec = {"config": _config(store, path), "memories": memories}
     headers = {"Authorization": f"Bearer {_KEY}"}
-    try:
-        batch = [{"content": _sentence(i), "bank_id": _BANK} for i in range(memories)]
-        for start in range(0, len(batch), 500):
-            await memory.retain_many(batch[start : start + 500], context=context)
-        app = create_app(memory)
-        async with serving(app) as url, httpx.AsyncClient(base_url=url, headers=headers) as client:
-
-            async def http_post(path: str, body: dict[str, Any]) -> None:
-                response = await client.post(path, json=body)
-                if response.status_code != 200:
-                    raise RuntimeError(f"{path} answered {response.status_code}: {response.text[:200]}")
-
-            recall_lib: list[float] = []
-            recall_http: list[float] = []
-            retain_lib: list[float] = []
-            retain_http: list[float] = []
-            for i in range(warmup + iterations):
-                topic = _TOPICS[i % len(_TOPICS)]
-                query = {"query": f"What did the bench user say about {topic}?", "bank_id": _BANK}
-                lib_doc = {"content": f"Library note {i} about {topic}.", "bank_id": _BANK}
-                web_doc = {"content": f"HTTP note {i} about {topic}.", "bank_id": _BANK}
-                timings = (
-                    await _timed(partial(memory.recall, query, context=context)),
-                    await _timed(partial(http_post, "/v1/recall", query)),
-                    await _timed(partial(memory.retain, lib_doc, context=context)),
-                    await _timed(partial(http_post, "/v1/retain", web_doc)),
-                )
-                if i >= warmup:
-                    for samples, value in zip(
-                        (recall_lib, recall_http, retain_lib, retain_http), timings, strict=True
-                    ):
-                        samples.append(value)
-        return GatewayBenchReport(
-            memories=memories,
-            iterations=iterations,
-            pairs=[
-                LatencyPair("recall", recall_lib, recall_http),
-                LatencyPair("retain", retain_lib, retain_http),
-            ],
-        )
-    finally:
-        await memory.close()
+    recall_http: list[float] = []
+    retain_http: list[float] = []
+    async with (
+        _gateway_process(spec) as (url, library),
+        httpx.AsyncClient(base_url=url, headers=headers) as client,
+    ):
+        for i in range(warmup + iterations):
+            topic = BENCH_TOPICS[i % len(BENCH_TOPICS)]
+            query = {"query": f"What did the bench user say about {topic}?", "bank_id": BENCH_BANK}
+            recall_http.append(await _round_trip(client, "/v1/recall", query))
+            note = {"content": f"HTTP note {i} about {topic}.", "bank_id": BENCH_BANK}
+            retain_http.append(await _round_trip(client, "/v1/retain", note))
+    return GatewayBenchReport(
+        memories=memories,
+        iterations=iterations,
+        pairs=[
+            LatencyPair("recall", library["recall"][warmup:], recall_http[warmup:]),
+            LatencyPair("retain", library["retain"][warmup:], retain_http[warmup:]),
+        ],
+    )
