@@ -17,6 +17,7 @@ from astrocyte.errors import DimensionMismatchError, StoreError
 from astrocyte.stores._filters import cosine_scores, matches_filters
 from astrocyte.stores.sqlite import SqliteDocumentStore, SqliteGraphStore, SqliteVectorStore
 from astrocyte.testing import (
+    BatchSimilaritySearchContract,
     DocumentStoreContract,
     GraphStoreContract,
     NeighborLookupContract,
@@ -35,7 +36,7 @@ from astrocyte.types import (
 # --------------------------------------------------------------------------- contract suites
 
 
-class TestSqliteVectorStoreContract(VectorStoreContract):
+class TestSqliteVectorStoreContract(VectorStoreContract, BatchSimilaritySearchContract):
     @pytest.fixture
     async def store(self, tmp_path: Path) -> AsyncIterator[SqliteVectorStore]:
         instance = SqliteVectorStore(path=tmp_path / "contract.db")
@@ -43,7 +44,7 @@ class TestSqliteVectorStoreContract(VectorStoreContract):
         await instance.close()
 
 
-class TestSqliteVectorStoreInMemoryContract(VectorStoreContract):
+class TestSqliteVectorStoreInMemoryContract(VectorStoreContract, BatchSimilaritySearchContract):
     @pytest.fixture
     async def store(self) -> AsyncIterator[SqliteVectorStore]:
         instance = SqliteVectorStore(path=":memory:")

@@ -97,7 +97,7 @@ class RetainPipeline:
         texts = [chunk.text for _, chunks, _ in planned for chunk in chunks]
         vectors = iter(await self._stores.embedder.embed(texts) if texts else [])
         batch: list[tuple[RetainRequest, list[_Prepared], dict[str, str], int]] = []
-        pending: dict[str, list[_Prepared]] = {}
+        pending: dict[str, dict[str, str]] = {}  # bank → chunk text → first memory id kept in the batch
         prepared_all: list[list[_Prepared]] = []
         for request, chunks, mode in planned:
             prepared_all.append(
@@ -116,11 +116,13 @@ class RetainPipeline:
         for (request, chunks, _), prepared, hits in zip(planned, prepared_all, nearest, strict=True):
             if request.deduplicate:
                 kept, duplicate_of = self._deduplicate(
-                    prepared, hits, pending.setdefault(request.bank_id, [])
+                    prepared, hits, pending.setdefault(request.bank_id, {})
                 )
             else:
                 kept, duplicate_of = prepared, {}
-            pending.setdefault(request.bank_id, []).extend(kept)
+            texts_kept = pending.setdefault(request.bank_id, {})
+            for item in kept:
+                texts_kept.setdefault(item.chunk.text, item.memory_id)
             batch.append((request, kept, duplicate_of, len(chunks)))
         await self._write(batch)
         planned_results = iter(
@@ -252,24 +254,26 @@ class RetainPipeline:
         return found
 
     def _deduplicate(
-        self, prepared: list[_Prepared], nearest: list[list[VectorHit]], pending: list[_Prepared]
+        self, prepared: list[_Prepared], nearest: list[list[VectorHit]], pending: Mapping[str, str]
     ) -> tuple[list[_Prepared], dict[str, str]]:
         """Drop chunks whose cosine to a stored memory (``nearest``) reaches the threshold, and exact
-        repeats of chunks earlier in the same batch (``pending``)."""
+        repeats of chunks earlier in the same batch (``pending``: text → memory id)."""
         threshold = (self._settings.dedup_threshold + 1.0) / 2.0  # stores map cosine to (cos + 1) / 2
         if self._settings.dedup_threshold >= 1.0 + 1e-9:
             return prepared, {}
         kept: list[_Prepared] = []
+        kept_texts: dict[str, str] = {}
         duplicate_of: dict[str, str] = {}
         for index, (item, hits) in enumerate(zip(prepared, nearest, strict=True)):
             if hits and hits[0].score >= threshold and hits[0].id != item.memory_id:
                 duplicate_of[str(index)] = hits[0].id
                 continue
-            twin = next((k for k in (*pending, *kept) if k.chunk.text == item.chunk.text), None)
+            twin = pending.get(item.chunk.text) or kept_texts.get(item.chunk.text)
             if twin is not None:
-                duplicate_of[str(index)] = twin.memory_id
+                duplicate_of[str(index)] = twin
                 continue
             kept.append(item)
+            kept_texts.setdefault(item.chunk.text, item.memory_id)
         return kept, duplicate_of
 
     def _metadata(self, request: RetainRequest, item: _Prepared) -> Metadata:

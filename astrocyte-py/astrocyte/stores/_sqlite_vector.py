@@ -238,29 +238,39 @@ class SqliteVectorStore(SqliteStoreBase):
         ranked = matrix.top(query, limit, filters)  # numpy outside the lock: searches overlap
         if not ranked:
             return []
-        rows = self._db.read(
+        rows = self._hit_rows(bank_id, {item_id for item_id, _ in ranked})
+        return _hits(ranked, rows)
+
+    async def search_similar_many(
+        self, query_vectors: list[list[float]], bank_id: str, limit: int = 10
+    ) -> list[list[VectorHit]]:
+        """``search_similar`` of each vector: one matrix product and one row fetch for the batch."""
+        if limit < 1 or not query_vectors:
+            return [[] for _ in query_vectors]
+        return await asyncio.to_thread(self._search_many, query_vectors, bank_id, limit)
+
+    def _search_many(self, queries: list[list[float]], bank_id: str, limit: int) -> list[list[VectorHit]]:
+        matrix = self._db.read(lambda conn: self._current_matrix(conn, bank_id))
+        if matrix is None or matrix.size == 0:
+            return [[] for _ in queries]
+        for query in queries:
+            validate_vector(query, matrix.dim, field="query_vectors")
+        ranked = matrix.top_many(queries, limit)
+        rows = self._hit_rows(bank_id, {item_id for found in ranked for item_id, _ in found})
+        return [_hits(found, rows) for found in ranked]
+
+    def _hit_rows(self, bank_id: str, ids: set[str]) -> dict[str, tuple[str, str, str, str, str | None]]:
+        """The stored columns of ``ids`` (one read; ids deleted meanwhile are absent)."""
+        return self._db.read(
             lambda conn: {
                 row[0]: row
                 for row in conn.execute(
                     "SELECT id, text, metadata, tags, occurred_at FROM vec_items"
                     " WHERE bank_id = ? AND id IN (SELECT value FROM json_each(?))",
-                    (bank_id, ids_json(item_id for item_id, _ in ranked)),
+                    (bank_id, ids_json(ids)),
                 )
             }
         )
-        # An id deleted between the two reads is dropped rather than returned stale.
-        return [
-            VectorHit(
-                id=item_id,
-                text=rows[item_id][1],
-                score=score,
-                metadata=json.loads(rows[item_id][2]),
-                tags=json.loads(rows[item_id][3]),
-                occurred_at=parse_iso(rows[item_id][4]),
-            )
-            for item_id, score in ranked
-            if item_id in rows
-        ]
 
     def _current_matrix(self, conn: _Conn, bank_id: str) -> BankMatrix | None:
         row = conn.execute("SELECT dim, generation FROM vec_banks WHERE bank_id = ?", (bank_id,)).fetchone()
@@ -311,6 +321,24 @@ class SqliteVectorStore(SqliteStoreBase):
     async def close(self) -> None:
         await super().close()
         self._matrices.clear()
+
+
+def _hits(
+    ranked: list[tuple[str, float]], rows: dict[str, tuple[str, str, str, str, str | None]]
+) -> list[VectorHit]:
+    # An id deleted between the matrix read and the row read is dropped rather than returned stale.
+    return [
+        VectorHit(
+            id=item_id,
+            text=rows[item_id][1],
+            score=score,
+            metadata=json.loads(rows[item_id][2]),
+            tags=json.loads(rows[item_id][3]),
+            occurred_at=parse_iso(rows[item_id][4]),
+        )
+        for item_id, score in ranked
+        if item_id in rows
+    ]
 
 
 def _bank_has_vectors(conn: _Conn, bank_id: str) -> bool:

@@ -176,16 +176,32 @@ class BankMatrix:
         positions = self.candidates(filters)
         if self.size == 0 or limit < 1 or (positions is not None and positions.size == 0):
             return []
-        q = np.asarray(query, dtype=np.float32)
-        norm = float(np.linalg.norm(q))
-        if norm > 0:
-            q = q / norm
         unit = self.columns.unit
         rows = unit[: self.size] if positions is None else unit[positions]
-        scores = np.clip((rows @ q + 1.0) / 2.0, 0.0, 1.0)
+        scores = np.clip((rows @ _unit(query) + 1.0) / 2.0, 0.0, 1.0)
         order = np.arange(scores.size) if positions is None else positions
+        return self._ranked(scores, order, limit)
+
+    def top_many(self, queries: Sequence[Sequence[float]], limit: int) -> list[list[tuple[str, float]]]:
+        """``top(query, limit, None)`` of each query, scored in one matrix product."""
+        if self.size == 0 or limit < 1:
+            return [[] for _ in queries]
+        unit_queries = np.stack([_unit(query) for query in queries])
+        scores = np.clip((unit_queries @ self.columns.unit[: self.size].T + 1.0) / 2.0, 0.0, 1.0)
+        order = np.arange(self.size)
+        return [self._ranked(row, order, limit) for row in scores]
+
+    def _ranked(
+        self, scores: npt.NDArray[np.floating], order: _Positions, limit: int
+    ) -> list[tuple[str, float]]:
         k = min(limit, scores.size)
         chosen = np.argpartition(-scores, k - 1)[:k] if k < scores.size else np.arange(scores.size)
         # Score descending; insertion order breaks ties, so results are deterministic.
         ranked = chosen[np.lexsort((order[chosen], -scores[chosen]))]
         return [(self.id_at(int(order[i])), float(scores[i])) for i in ranked]
+
+
+def _unit(query: Sequence[float]) -> npt.NDArray[np.float32]:
+    q = np.asarray(query, dtype=np.float32)
+    norm = float(np.linalg.norm(q))
+    return q / norm if norm > 0 else q

@@ -173,11 +173,21 @@ def _top_rows(scores: npt.NDArray[np.float32], candidates: npt.NDArray[np.intp],
     return [int(candidates[i]) for i in order]
 
 
+def _query_matrix(query_vectors: list[list[float]], dim: int) -> npt.NDArray[np.float32]:
+    """The query vectors as one float32 matrix, checked as ``validate_vector`` checks each one."""
+    for vector in query_vectors:
+        if len(vector) != dim:
+            validate_vector(vector, dim, field="query_vectors")  # raises the matching error
+    queries = np.asarray(query_vectors, dtype=np.float32)
+    if not np.all(np.isfinite(queries)):
+        raise InvalidRequestError("vector contains NaN or infinity", field="query_vectors")
+    return queries
+
+
 def _cosine_score_rows(
-    matrix: npt.NDArray[np.float32], queries: list[list[float]]
+    matrix: npt.NDArray[np.float32], q: npt.NDArray[np.float32]
 ) -> npt.NDArray[np.float32]:
-    """One row per query: ``cosine_scores(matrix, query)`` of every stored row, as one product."""
-    q = np.asarray(queries, dtype=np.float32)
+    """One row per query of ``q``: ``cosine_scores(matrix, query)`` of every stored row, as one product."""
     q_norms = np.linalg.norm(q, axis=1)
     q_norms[q_norms == 0] = 1.0
     denom = np.outer(q_norms, np.linalg.norm(matrix, axis=1))
@@ -269,14 +279,17 @@ class InMemoryVectorStore(_Lifecycle):
         self._check_open()
         _check_limit(limit)
         bank = self._banks.get(bank_id)
-        for query in query_vectors:
-            validate_vector(query, bank.dim if bank else None, field="query_vectors")
-        if bank is None or limit == 0 or not query_vectors:
+        if bank is None:
+            for vector in query_vectors:
+                validate_vector(vector, None, field="query_vectors")
+            return [[] for _ in query_vectors]
+        queries = _query_matrix(query_vectors, bank.dim)
+        if limit == 0 or not query_vectors:
             return [[] for _ in query_vectors]
         rows = np.arange(len(bank.records))
         return [
             [bank.records[row].hit(float(scores[row])) for row in _top_rows(scores, rows, limit)]
-            for scores in _cosine_score_rows(bank.matrix, query_vectors)
+            for scores in _cosine_score_rows(bank.matrix, queries)
         ]
 
     async def delete(self, ids: list[str], bank_id: str) -> int:

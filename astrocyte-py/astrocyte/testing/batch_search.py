@@ -39,7 +39,9 @@ class BatchSimilaritySearchContract:
 
     @pytest.fixture
     def store(self) -> Any:
-        pytest.fail("subclass BatchSimilaritySearchContract and define a `store` fixture yielding a fresh store")
+        pytest.fail(
+            "subclass BatchSimilaritySearchContract and define a `store` fixture yielding a fresh store"
+        )
 
     async def _one_by_one(self, store: Any, queries: list[list[float]], bank: str, limit: int) -> list[Any]:
         return [await store.search_similar(q, bank, limit=limit) for q in queries]
@@ -86,9 +88,13 @@ class BatchSimilaritySearchContract:
 
     async def test_limit_above_the_bank_size_returns_every_item(self, store: Any) -> None:
         await store.store_vectors(_items(_BANK, random_vectors(5, self.dimensions, seed=19), "memory"))
-        batched = await store.search_similar_many(random_vectors(3, self.dimensions, seed=20), _BANK, limit=50)
+        batched = await store.search_similar_many(
+            random_vectors(3, self.dimensions, seed=20), _BANK, limit=50
+        )
         assert [sorted(h.id for h in hits) for hits in batched] == [[f"m{i:03d}" for i in range(5)]] * 3
-        assert all([h.score for h in hits] == sorted((h.score for h in hits), reverse=True) for hits in batched)
+        assert all(
+            [h.score for h in hits] == sorted((h.score for h in hits), reverse=True) for hits in batched
+        )
 
     async def test_query_of_wrong_dimension_is_rejected(self, store: Any) -> None:
         await store.store_vectors(_items(_BANK, random_vectors(3, self.dimensions, seed=21), "memory"))
