@@ -229,8 +229,9 @@ class PostgresVectorStore(PostgresStoreBase):
             where, params = filter_sql(filters)
             if where or count < self._exact_below or dim not in await self._indexed(conn, dim):
                 return await self._exact(conn, query, bank_id, limit, where, params)
-            # HNSW filters by bank after the walk: widen the candidate list by the bank's share.
-            ef = min(1000, max(self._hnsw_ef_search, limit * 2 * math.ceil(same_dim_total / count)))
+            # HNSW filters by bank after the walk: widen the candidate list by the bank's exact share
+            # (a bank holding 80% of the rows needs 1.25x, not the 2x a rounded-up share would give).
+            ef = min(1000, max(self._hnsw_ef_search, math.ceil(limit * 2 * same_dim_total / count)))
             hits = await self._approximate(conn, query, bank_id, dim, limit, ef)
             if len(hits) < min(limit, count):
                 return await self._exact(conn, query, bank_id, limit, where, params)
