@@ -85,6 +85,7 @@ banked AS (
 )
 SELECT count(*) FROM gone
 """
+
 # Letters and digits of any script; everything else (operators, quotes, emoji) separates words.
 _WORD = re.compile(r"[^\W_]+")
 
@@ -230,18 +231,24 @@ class PostgresDocumentStore(PostgresStoreBase):
     ) -> tuple[str, list[Any]]:
         """One statement ranking at most ``max(rank_cap, limit)`` candidates, collected best class first."""
         where, filter_params = filter_sql(filters)
-        branches = _candidate_queries([query for _, query, _ in sorted(weighted, key=lambda w: w[2])])
-        select = f"SELECT {_COLUMNS}, search FROM astrocyte_documents WHERE bank_id = %s AND search @@ %s::tsquery{where}"
-        union = " UNION ALL ".join(f"({select})" for _ in branches)
+        branches = _candidate_classes([query for _, query, _ in sorted(weighted, key=lambda w: w[2])])
+        select = (
+            f"SELECT {_COLUMNS}, search FROM astrocyte_documents WHERE bank_id = %s AND search @@ %s::tsquery"
+        )
+        # Exclusions stay out of the indexed tsquery: GIN would have to walk every excluded posting list.
+        union = " UNION ALL ".join(
+            f"({select}{' AND NOT search @@ %s::tsquery' if excluded else ''}{where})"
+            for _, excluded in branches
+        )
         rank = " + ".join(["%s * ts_rank_cd(c.search, %s::tsquery, 1)"] * len(weighted))
         statement = (
             f"SELECT c.id, c.text, c.metadata, c.tags, c.occurred_at, {rank} AS raw"
-            f" FROM (SELECT DISTINCT ON (u.id) u.* FROM ({union} LIMIT %s) AS u) AS c"
+            f" FROM ({union} LIMIT %s) AS c"
             " ORDER BY raw DESC, c.id LIMIT %s"
         )
         params: list[Any] = [value for idf, query, _ in weighted for value in (idf, query)]
-        for branch in branches:
-            params.extend((bank_id, branch, *filter_params))
+        for wanted, excluded in branches:
+            params.extend((bank_id, wanted, *([excluded] if excluded else []), *filter_params))
         params.extend((max(self._rank_cap, limit), limit))
         return statement, params
 
@@ -299,17 +306,23 @@ class PostgresDocumentStore(PostgresStoreBase):
         return [by_id[i] for i in dict.fromkeys(ids) if i in by_id]
 
 
-def _candidate_queries(queries: list[str]) -> list[str]:
-    """tsqueries whose matches are collected in this order (``queries``: rarest word first).
+def _candidate_classes(queries: list[str]) -> list[tuple[str, str | None]]:
+    """Disjoint classes of matches, ``(wanted, excluded)`` tsqueries, in collection order (``queries``:
+    rarest word first).
 
-    Documents with every word, then those with one word and another (rarest first), then any with
-    one word: roughly descending score, so a capped candidate set keeps the documents that rank best.
+    Documents with every word; then, for each word, those with it and any later word (but none of
+    the earlier ones); then those with exactly one word. Roughly descending score, and no document
+    twice, so a cap on the collected rows keeps the best documents and wastes nothing.
     """
     if len(queries) == 1:
-        return queries
-    every = " & ".join(f"({query})" for query in queries)
+        return [(queries[0], None)]
+    words = [f"({query})" for query in queries]
+    every = " & ".join(words)
     pairs = [
-        f"({query}) & ({' | '.join(f'({other})' for other in queries if other != query)})"
-        for query in queries
+        (f"{word} & ({' | '.join(words[i + 1 :])})", " | ".join(words[:i]) if i else every)
+        for i, word in enumerate(words[:-1])
     ]
-    return [every, *pairs, *queries]
+    singles = [
+        (word, " | ".join(other for j, other in enumerate(words) if j != i)) for i, word in enumerate(words)
+    ]
+    return [(every, None), *pairs, *singles]

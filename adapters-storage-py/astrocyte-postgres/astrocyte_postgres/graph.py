@@ -63,13 +63,15 @@ evidence AS (
         SELECT memory_id FROM astrocyte_graph_mentions
         WHERE bank_id = %(bank)s AND entity_id = r.entity_id ORDER BY seq DESC LIMIT %(mention_cap)s
     ) AS m
+),
+-- One sort serves both: each memory's nearest entity (first row) and its noisy-OR over all rows.
+scored AS (
+    SELECT DISTINCT ON (memory_id) memory_id, entity_id, depth,
+           1 - exp(sum(ln(1 - strength)) OVER (PARTITION BY memory_id)) AS score
+    FROM evidence ORDER BY memory_id, depth, entity_id
 )
-SELECT memory_id,
-       (array_agg(entity_id ORDER BY depth, entity_id))[1],
-       min(depth),
-       1 - exp(sum(ln(1 - strength))) AS score
-FROM evidence GROUP BY memory_id
-ORDER BY score DESC, min(depth), memory_id
+SELECT memory_id, entity_id, depth, score FROM scored
+ORDER BY score DESC, depth, memory_id
 LIMIT %(limit)s
 """
 

@@ -236,8 +236,9 @@ class PostgresVectorStore(PostgresStoreBase):
             return hits
 
     def _ef_search(self, limit: int, count: int, same_dim_total: int) -> int:
-        # HNSW filters by bank after the walk: widen the candidate list by the bank's share.
-        return min(1000, max(self._hnsw_ef_search, limit * 2 * math.ceil(same_dim_total / count)))
+        # HNSW filters by bank after the walk: widen the candidate list by the bank's exact share
+        # (a bank holding 80% of the rows needs 1.25x, not the 2x a rounded-up share would give).
+        return min(1000, max(self._hnsw_ef_search, math.ceil(limit * 2 * same_dim_total / count)))
 
     async def search_similar_many(
         self, query_vectors: list[list[float]], bank_id: str, limit: int = 10

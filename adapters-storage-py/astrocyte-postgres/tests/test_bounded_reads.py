@@ -37,6 +37,17 @@ async def test_capped_full_text_keeps_the_documents_with_every_word(documents: P
     assert len(hits) == 5
 
 
+async def test_no_more_matches_than_the_cap_ranks_them_all(documents: PostgresDocumentStore) -> None:
+    # 20 distinct matches, 15 of them with both words: every one is ranked, none lost to repeats.
+    docs = [Document(id=f"both{i}", text=f"alice in berlin {i}") for i in range(15)]
+    docs += [Document(id=f"alice{i}", text=f"alice alone {i}") for i in range(4)]
+    docs += [Document(id="berlin", text="berlin alone")]
+    await documents.store_documents(docs, _BANK)
+    hits = await documents.search_fulltext("alice berlin", _BANK, limit=50)
+    assert sorted(h.id for h in hits) == sorted(d.id for d in docs)
+    assert {h.id for h in hits[:15]} == {f"both{i}" for i in range(15)}
+
+
 async def test_candidate_cap_never_cuts_below_the_limit(documents: PostgresDocumentStore) -> None:
     await documents.store_documents([Document(id=f"d{i}", text=f"zeppelin {i}") for i in range(50)], _BANK)
     assert len(await documents.search_fulltext("zeppelin", _BANK, limit=40)) == 40
