@@ -11,7 +11,7 @@ from astrocyte.pipeline.entities import (
     query_entity_names,
 )
 from astrocyte.pipeline.fusion import rrf_fuse
-from astrocyte.pipeline.temporal import parse_time_expression
+from astrocyte.pipeline.temporal import _MAY_NAME_TIME, _PATTERNS, parse_time_expression
 from astrocyte.pipeline.tokens import count_tokens
 from astrocyte.policy.pii import PiiScanner
 
@@ -52,6 +52,28 @@ def test_temporal_expressions(query: str, start: str, end: str) -> None:
     assert match.time_range.start is not None and match.time_range.end is not None
     assert match.time_range.start.date().isoformat() == start
     assert match.time_range.end.date().isoformat() == end
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("MEETING 2023-02-03", "iso"),
+        ("on 8th of SEPT. 2023", "day_month_year"),
+        ("Feb 8, 2023", "month_day_year"),
+        ("around JULY, 2023", "month_year"),
+        ("an hour and Two Weeks Ago", "ago"),
+        ("over the PAST DAYS", "relative_period"),
+        ("since Previous Oct.", "last_month_name"),
+        ("DURING august", "in_month"),
+        ("Since 1999", "year"),
+        ("what about TONIGHT?", "day_word"),
+        ("Lately, she paints", "recent"),
+    ],
+)
+def test_time_prefilter_lets_every_kind_of_expression_through(text: str, kind: str) -> None:
+    # The cheap pre-check must never hide an expression one of the patterns would find.
+    assert [k for k, pattern in _PATTERNS if pattern.search(text)][0] == kind
+    assert _MAY_NAME_TIME.search(text) is not None
 
 
 def test_no_temporal_expression() -> None:

@@ -24,6 +24,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from astrocyte.config import HomeostasisSettings, RecallSettings
 from astrocyte.errors import CircuitOpenError, InvalidRequestError, StoreError
@@ -67,8 +68,14 @@ class _Payload:
     metadata: Metadata
     tags: list[str]
     occurred_at: datetime | None
-    score: float = 0.0  # the strategy's own score (cosine, BM25...); graph hits carry none
+    # The strategy's own score (cosine, BM25...; graph hits carry none) going into fusion, the
+    # ranking score after it (fused, then speaker and neighbour adjusted).
+    score: float = 0.0
     strategies: list[str] = field(default_factory=list)
+
+
+#: What the last steps rank: pipeline payloads, or MemoryHit DTOs once a merge or reranker needs them.
+_Ranked = TypeVar("_Ranked", _Payload, MemoryHit)
 
 
 @dataclass(slots=True)
@@ -145,18 +152,33 @@ class RecallPipeline:
             trace.notes.append(f"vector and temporal skipped: {embed_skipped}")
         if temporal is not None:
             trace.notes.append(f"temporal: '{temporal.phrase}' → {_fmt_range(temporal.time_range)}")
-        hits = await self._fuse(runs, weights, filters, trace)
-        hits = self._boost_speakers(hits, request.query, trace)
-        hits = await self._spread(hits, filters, trace)
+        ranked = await self._fuse(runs, weights, filters, trace)
+        ranked = self._boost_speakers(ranked, names if "graph" in weights else None, request.query, trace)
+        ranked = await self._spread(ranked, filters, trace)
         trace.strategies.extend(fetch.trace for fetch in proxied)
-        external = _external_rankings(request.external_context, proxied)
-        if external:
-            hits = self._merge_external(hits, external, weights)
-        if self._stores.reranker is not None and self._settings.rerank:
-            hits = await self._stores.reranker.rerank(request.query, hits)
-        hits = self._budget(hits, request, trace)
+        hits = await self._finish(
+            ranked, request, _external_rankings(request.external_context, proxied), weights, trace
+        )
         trace.total_ms = (time.perf_counter() - started) * 1000
         return RecallResult(hits=hits, trace=trace)
+
+    async def _finish(
+        self,
+        ranked: list[_Payload],
+        request: RecallRequest,
+        external: dict[str, list[MemoryHit]],
+        weights: dict[str, float],
+        trace: RecallTrace,
+    ) -> list[MemoryHit]:
+        """External merge, rerank and budget. MemoryHit DTOs are built only for the hits returned
+        (a pool of candidates per strategy is fused, a handful kept), unless a merge or reranker
+        needs all of them."""
+        candidates: list[_Payload] | list[MemoryHit] = ranked
+        if external:
+            candidates = self._merge_external([_memory_hit(p) for p in ranked], external, weights)
+        if self._stores.reranker is not None and self._settings.rerank:
+            candidates = await self._stores.reranker.rerank(request.query, [_as_hit(c) for c in candidates])
+        return [_as_hit(c) for c in self._budget(candidates, request, trace)]
 
     async def _embed_query(self, query: str, weights: dict[str, float]) -> tuple[list[float], str | None]:
         """The query vector. While the embedder's circuit is open, the strategies that need it are
@@ -247,7 +269,8 @@ class RecallPipeline:
         weights: dict[str, float],
         filters: VectorFilters | None,
         trace: RecallTrace,
-    ) -> list[MemoryHit]:
+    ) -> list[_Payload]:
+        """The candidates of every run, fused, best first (each payload's ``score`` set to its fused score)."""
         payloads: dict[str, _Payload] = {}
         rankings: dict[str, list[tuple[str, float]]] = {}
         missing: dict[str, str] = {}
@@ -278,21 +301,12 @@ class RecallPipeline:
             fused = score_fuse(
                 present, run_weights, rank_blend=self._settings.rank_blend, k=self._settings.rrf_k
             )
-        # The payloads come from validated store DTOs: skip re-validation on this hot path.
-        return [
-            MemoryHit.model_construct(
-                memory_id=p.memory_id,
-                bank_id=p.bank_id,
-                text=p.text,
-                score=score,
-                metadata=p.metadata,
-                tags=p.tags,
-                occurred_at=p.occurred_at,
-                strategies=p.strategies,
-            )
-            for key, score in fused
-            for p in (payloads[key],)
-        ]
+        ranked: list[_Payload] = []
+        for key, score in fused:
+            payload = payloads[key]
+            payload.score = score
+            ranked.append(payload)
+        return ranked
 
     async def _hydrate(
         self,
@@ -331,12 +345,16 @@ class RecallPipeline:
 
     # ------------------------------------------------------------------ post-fusion signals
 
-    def _boost_speakers(self, hits: list[MemoryHit], query: str, trace: RecallTrace) -> list[MemoryHit]:
-        """Multiply the score of hits spoken by a participant the query names by ``1 + speaker_boost``."""
+    def _boost_speakers(
+        self, hits: list[_Payload], names: list[str] | None, query: str, trace: RecallTrace
+    ) -> list[_Payload]:
+        """Multiply the score of hits spoken by a participant the query names by ``1 + speaker_boost``.
+        ``names``: the query's entity names when already extracted (for the graph strategy)."""
         boost = self._settings.speaker_boost
         if boost <= 0 or not hits:
             return hits
-        names = query_entity_names(query)
+        if names is None:
+            names = query_entity_names(query)
         if not names:
             return hits
         speakers = [speakers_of(hit.text, hit.metadata) for hit in hits]
@@ -350,8 +368,8 @@ class RecallPipeline:
         return sorted(hits, key=lambda hit: -hit.score)
 
     async def _spread(
-        self, hits: list[MemoryHit], filters: VectorFilters | None, trace: RecallTrace
-    ) -> list[MemoryHit]:
+        self, hits: list[_Payload], filters: VectorFilters | None, trace: RecallTrace
+    ) -> list[_Payload]:
         """Lend part of the top hits' scores to the turns retained next to them (one batch per bank).
 
         Neighbours outside the request's tag and time filters are never lifted."""
@@ -373,7 +391,7 @@ class RecallPipeline:
             return hits
         known = {f"{hit.bank_id}{_SEP}{hit.memory_id}": hit for hit in hits}
         adjacency: dict[str, list[Adjacent]] = {}
-        outside: dict[str, MemoryHit] = {}  # neighbours fusion did not rank
+        outside: dict[str, _Payload] = {}  # neighbours fusion did not rank
         for bank, groups in zip(by_bank, found, strict=True):
             for memory_id, group in groups.items():
                 adjacent = adjacency.setdefault(f"{bank}{_SEP}{memory_id}", [])
@@ -386,15 +404,8 @@ class RecallPipeline:
                         continue
                     adjacent.append(Adjacent(key, neighbour.offset, doc.occurred_at))
                     if key not in known and key not in outside:
-                        outside[key] = MemoryHit.model_construct(
-                            memory_id=doc.id,
-                            bank_id=bank,
-                            text=doc.text,
-                            score=0.0,
-                            metadata=doc.metadata,
-                            tags=doc.tags,
-                            occurred_at=doc.occurred_at,
-                            strategies=[],
+                        outside[key] = _Payload(
+                            bank, doc.id, doc.text, doc.metadata, doc.tags, doc.occurred_at
                         )
         bonus = neighbor_bonus(
             [Seed(f"{h.bank_id}{_SEP}{h.memory_id}", h.score, h.occurred_at) for h in seeds],
@@ -430,10 +441,10 @@ class RecallPipeline:
         merged = {**local, **{key: hit for group in keyed.values() for key, hit in group.items()}}
         return [merged[key].model_copy(update={"score": score}) for key, score in fused]
 
-    def _budget(self, hits: list[MemoryHit], request: RecallRequest, trace: RecallTrace) -> list[MemoryHit]:
+    def _budget(self, hits: list[_Ranked], request: RecallRequest, trace: RecallTrace) -> list[_Ranked]:
         limit = min(request.max_results, self._limits.max_recall_results)
         max_tokens = min(request.max_tokens or self._limits.max_recall_tokens, self._limits.max_recall_tokens)
-        kept: list[MemoryHit] = []
+        kept: list[_Ranked] = []
         used = 0
         for hit in hits[:limit]:
             cost = count_tokens(hit.text)
@@ -446,6 +457,24 @@ class RecallPipeline:
             trace.notes.append(f"{len(hits) - limit} fused hits beyond max_results")
         trace.tokens_used = used
         return kept
+
+
+def _memory_hit(payload: _Payload) -> MemoryHit:
+    # Payloads come from validated store DTOs: skip re-validation on this hot path.
+    return MemoryHit.model_construct(
+        memory_id=payload.memory_id,
+        bank_id=payload.bank_id,
+        text=payload.text,
+        score=payload.score,
+        metadata=payload.metadata,
+        tags=payload.tags,
+        occurred_at=payload.occurred_at,
+        strategies=payload.strategies,
+    )
+
+
+def _as_hit(candidate: _Payload | MemoryHit) -> MemoryHit:
+    return candidate if isinstance(candidate, MemoryHit) else _memory_hit(candidate)
 
 
 def _external_hits(items: list[ExternalContextItem], name: str, fallback: str) -> list[MemoryHit]:

@@ -25,6 +25,8 @@ def speakers_of(text: str, metadata: Metadata) -> list[str]:
     speaker = metadata.get("speaker")
     if isinstance(speaker, str) and speaker.strip():
         return [speaker.strip()]
+    if ":" not in text:  # most memories are not dialogue turns; skip the regex for them
+        return []
     match = _SPEAKER_PREFIX.match(text)
     return [match.group(1)] if match else []
 

@@ -127,8 +127,22 @@ def _resolve(kind: str, match: re.Match[str], now: datetime) -> TimeRange | None
     return TimeRange(start=now - timedelta(days=30), end=now + timedelta(seconds=1))
 
 
+# A word every pattern above needs (a digit, a month, a unit, "ago", a day word, "recently"): one
+# search rules out the usual query without a time far cheaper than trying each pattern in turn.
+_MAY_NAME_TIME = re.compile(
+    # The lookahead (every alternative's first letter) skips most words without trying each branch.
+    r"\d|\b(?=[adfjlmnorstwy])(?:"
+    + "|".join(sorted(_MONTH_NUMBERS, key=len, reverse=True))
+    + r"|(?:day|week|month|year)s?"
+    r"|ago|yesterday|today|tonight|tomorrow|recently|lately)\b",
+    re.I,
+)
+
+
 def parse_time_expression(query: str, now: datetime | None = None) -> TemporalMatch | None:
     """The first (most specific) time expression in ``query``, or ``None``."""
+    if _MAY_NAME_TIME.search(query) is None:
+        return None
     reference = (
         (now or datetime.now(UTC)).astimezone(UTC) if (now is None or now.tzinfo) else now.replace(tzinfo=UTC)
     )
