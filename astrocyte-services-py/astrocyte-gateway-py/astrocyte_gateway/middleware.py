@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import time
-import uuid
 from collections.abc import MutableMapping
 from typing import Any
 
@@ -40,7 +40,7 @@ def _request_id(scope: Scope) -> str:
             if 0 < len(text) <= _MAX_REQUEST_ID and text.isprintable() and " " not in text:
                 return text
             break
-    return uuid.uuid4().hex
+    return secrets.token_hex(16)  # 32 hex digits, as uuid4().hex, at a fraction of the cost
 
 
 def _content_length(scope: Scope) -> int | None:
