@@ -30,6 +30,8 @@ __all__ = ["PostgresVectorStore"]
 
 _COLUMNS = "id, text, metadata, tags, occurred_at"
 _INDEX_LOCK = 0x68736E77  # "hsnw": advisory lock class for index creation
+#: Query vectors per statement of ``search_similar_many`` (chunks run concurrently).
+_MANY_CHUNK = 64
 
 
 def _score(distance: float | None) -> float:
@@ -243,13 +245,21 @@ class PostgresVectorStore(PostgresStoreBase):
     async def search_similar_many(
         self, query_vectors: list[list[float]], bank_id: str, limit: int = 10
     ) -> list[list[VectorHit]]:
-        """``search_similar`` of each vector in one statement: exact or through HNSW exactly when a
-        single search of this bank would be (the retain near-duplicate probes)."""
+        """``search_similar`` of each vector, exact or through HNSW exactly when a single search of
+        this bank would be (the retain near-duplicate probes). One statement per ``_MANY_CHUNK``
+        vectors; the chunks run concurrently on pooled connections, so a server uses several cores."""
         if any(not vector for vector in query_vectors):
             raise InvalidRequestError("query vector must not be empty", field="query_vectors")
         queries = [PackedVector(vector) for vector in query_vectors]
         if limit < 1 or not queries:
             return [[] for _ in queries]
+        chunks = [queries[start : start + _MANY_CHUNK] for start in range(0, len(queries), _MANY_CHUNK)]
+        found = await asyncio.gather(*(self._search_chunk(chunk, bank_id, limit) for chunk in chunks))
+        return [hits for chunk_hits in found for hits in chunk_hits]
+
+    async def _search_chunk(
+        self, queries: list[PackedVector], bank_id: str, limit: int
+    ) -> list[list[VectorHit]]:
         async with self._connection() as conn:
             await register_vector(conn)
             cursor = await conn.execute(
@@ -262,7 +272,7 @@ class PostgresVectorStore(PostgresStoreBase):
             if bank is None or int(bank[1]) == 0:
                 return [[] for _ in queries]
             dim, count, same_dim_total = int(bank[0]), int(bank[1]), int(bank[2])
-            _check_query_dimensions(query_vectors, bank_id, dim)
+            _check_query_dimensions(queries, bank_id, dim)
             if count < self._exact_below or dim not in await self._indexed(conn, dim):
                 return await self._exact_many(conn, queries, bank_id, limit)
             ef = self._ef_search(limit, count, same_dim_total)
@@ -382,11 +392,11 @@ class PostgresVectorStore(PostgresStoreBase):
             return [str(row[0]) for row in await cursor.fetchall()]
 
 
-def _check_query_dimensions(query_vectors: list[list[float]], bank_id: str, dim: int) -> None:
-    for vector in query_vectors:
-        if len(vector) != dim:
+def _check_query_dimensions(queries: list[PackedVector], bank_id: str, dim: int) -> None:
+    for query in queries:
+        if query.data.shape[0] != dim:
             raise DimensionMismatchError(
-                f"bank {bank_id!r} holds {dim}-dimensional vectors, a query has {len(vector)}",
+                f"bank {bank_id!r} holds {dim}-dimensional vectors, a query has {query.data.shape[0]}",
                 field="query_vectors",
             )
 

@@ -44,3 +44,22 @@ async def test_index_is_built_at_the_threshold_and_used_above_it(
         assert len(approximate) == 5
     finally:
         await store.close()
+
+
+async def test_batched_search_spanning_several_statements_keeps_query_order(
+    postgres_dsn: str, postgres_schema: str
+) -> None:
+    dim = 16
+    vectors = random_vectors(200, dim, seed=8)
+    store = PostgresVectorStore(dsn=postgres_dsn, schema=postgres_schema)
+    try:
+        await store.store_vectors(
+            [VectorItem(id=f"m{i:03d}", bank_id="b", vector=v, text=f"t{i}") for i, v in enumerate(vectors)]
+        )
+        queries = vectors[::-1][:150]  # more vectors than one statement takes
+        found = await store.search_similar_many(queries, "b", limit=2)
+        assert [hits[0].id for hits in found] == [f"m{199 - i:03d}" for i in range(150)]
+        singles = [await store.search_similar(q, "b", limit=2) for q in queries]
+        assert [[h.id for h in hits] for hits in found] == [[h.id for h in hits] for hits in singles]
+    finally:
+        await store.close()

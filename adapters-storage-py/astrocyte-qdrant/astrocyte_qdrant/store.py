@@ -230,6 +230,28 @@ class QdrantVectorStore:
             )
         return [hit_from_payload(p.payload or {}, p.score) for p in response.points]
 
+    async def search_similar_many(
+        self, query_vectors: list[list[float]], bank_id: str, limit: int = 10
+    ) -> list[list[VectorHit]]:
+        """``search_similar`` of each vector in one ``query_batch_points`` call."""
+        if limit < 1:
+            raise InvalidRequestError("limit must be at least 1", field="limit")
+        dim = await self._existing_dim()
+        for vector in query_vectors:
+            validate_vector(vector, dim if dim is not None else self._configured_dim, field="query_vectors")
+        if dim is None or not query_vectors:
+            return [[] for _ in query_vectors]
+        only_bank = bank_filter(bank_id)
+        requests = [
+            models.QueryRequest(
+                query=list(vector), filter=only_bank, limit=limit, with_payload=True, with_vector=False
+            )
+            for vector in query_vectors
+        ]
+        async with self._errors("search"):
+            responses = await self._client.query_batch_points(self._collection, requests=requests)
+        return [[hit_from_payload(p.payload or {}, p.score) for p in r.points] for r in responses]
+
     async def list_vectors(self, bank_id: str, offset: int = 0, limit: int = 100) -> list[VectorItem]:
         """A page of the bank in point-id order (stable while the bank is not written)."""
         if offset < 0 or limit < 1:

@@ -19,14 +19,14 @@ from qdrant_client import AsyncQdrantClient
 from astrocyte import Astrocyte
 from astrocyte._discovery import install_hint, load_provider_class
 from astrocyte.errors import ConfigError, DimensionMismatchError, StoreError
-from astrocyte.testing import VectorStoreContract
+from astrocyte.testing import BatchSimilaritySearchContract, VectorStoreContract
 from astrocyte.testing._data import axis
 from astrocyte.types import VectorFilters, VectorItem
 
 QDRANT_URL = os.environ.get("ASTROCYTE_QDRANT_URL")
 
 
-class TestEmbeddedQdrantContract(VectorStoreContract):
+class TestEmbeddedQdrantContract(VectorStoreContract, BatchSimilaritySearchContract):
     pytestmark = pytest.mark.backend("qdrant")
 
     @pytest.fixture
@@ -55,7 +55,7 @@ async def _server_store(url: str) -> AsyncIterator[QdrantVectorStore]:
 
 if QDRANT_URL:
 
-    class TestServerQdrantContract(VectorStoreContract):
+    class TestServerQdrantContract(VectorStoreContract, BatchSimilaritySearchContract):
         pytestmark = pytest.mark.backend("qdrant-server")
 
         @pytest.fixture
