@@ -353,12 +353,11 @@ class RecallPipeline:
         boost = self._settings.speaker_boost
         if boost <= 0 or not hits:
             return hits
-        if names is None:
-            names = query_entity_names(query)
-        if not names:
-            return hits
         speakers = [speakers_of(hit.text, hit.metadata) for hit in hits]
-        named = named_speakers(names, {s for group in speakers for s in group})
+        spoken = {s for group in speakers for s in group}
+        if not spoken:  # no dialogue turns among the hits: nothing to boost, skip parsing the query
+            return hits
+        named = named_speakers(query_entity_names(query) if names is None else names, spoken)
         if not named:
             return hits
         trace.notes.append(f"speaker boost: {', '.join(sorted(named))}")
