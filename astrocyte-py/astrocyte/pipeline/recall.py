@@ -152,7 +152,7 @@ class RecallPipeline:
             trace.notes.append(f"vector and temporal skipped: {embed_skipped}")
         if temporal is not None:
             trace.notes.append(f"temporal: '{temporal.phrase}' → {_fmt_range(temporal.time_range)}")
-        ranked = await self._fuse(runs, weights, filters, trace)
+        ranked = self._fuse(runs, weights, trace)
         ranked = self._boost_speakers(ranked, names if "graph" in weights else None, request.query, trace)
         ranked = await self._spread(ranked, filters, trace)
         trace.strategies.extend(fetch.trace for fetch in proxied)
@@ -212,7 +212,7 @@ class RecallPipeline:
         if name == "fulltext":
             return lambda: self._fulltext(query, bank, pool, filters)
         if name == "graph" and names:
-            return lambda: self._graph(names, bank, pool)
+            return lambda: self._graph(names, bank, pool, filters)
         if name == "temporal" and temporal is not None:
             scoped = (filters or VectorFilters()).model_copy(
                 update={"time_range": _intersect(filters, temporal.time_range)}
@@ -251,7 +251,14 @@ class RecallPipeline:
         hits = await self._stores.document.search_fulltext(text, bank, limit=limit, filters=filters)
         return [_Payload(bank, h.id, h.text, h.metadata, h.tags, h.occurred_at, h.score) for h in hits]
 
-    async def _graph(self, names: list[str], bank: str, limit: int) -> list[_Payload | str]:
+    async def _graph(
+        self, names: list[str], bank: str, limit: int, filters: VectorFilters | None
+    ) -> list[_Payload | str]:
+        """Memories mentioning the query's entities, best first. The graph stores no text: it is read
+        here, in this strategy's own task, so the read overlaps the other strategies instead of
+        following them. The graph reaches memories through entities, not through the request's tag
+        and time filters, so those apply here; a hit without a readable document in the filters stays
+        a bare id (kept only when another strategy found it too)."""
         graph = self._stores.graph
         assert graph is not None
         found = await asyncio.gather(*(graph.query_entities(n, bank, limit=3) for n in names))
@@ -259,34 +266,28 @@ class RecallPipeline:
         if not entity_ids:
             return []
         hits = await graph.query_neighbors(entity_ids, bank, max_depth=1, limit=limit)
-        return [h.memory_id for h in hits]
+        ids = [h.memory_id for h in hits]
+        if self._stores.document is None or not ids:
+            return list(ids)
+        docs = {doc.id: doc for doc in await self._documents(ids, bank)}
+        ranked: list[_Payload | str] = []
+        for memory_id in ids:
+            doc = docs.get(memory_id)
+            if doc is not None and matches_filters(
+                filters, tags=doc.tags, metadata=doc.metadata, occurred_at=doc.occurred_at
+            ):
+                ranked.append(_Payload(bank, doc.id, doc.text, doc.metadata, doc.tags, doc.occurred_at))
+            else:
+                ranked.append(memory_id)
+        return ranked
 
     # ------------------------------------------------------------------ fusion and limits
 
-    async def _fuse(
-        self,
-        runs: list[_StrategyRun],
-        weights: dict[str, float],
-        filters: VectorFilters | None,
-        trace: RecallTrace,
+    def _fuse(
+        self, runs: list[_StrategyRun], weights: dict[str, float], trace: RecallTrace
     ) -> list[_Payload]:
         """The candidates of every run, fused, best first (each payload's ``score`` set to its fused score)."""
-        payloads: dict[str, _Payload] = {}
-        rankings: dict[str, list[tuple[str, float]]] = {}
-        missing: dict[str, str] = {}
-        for run in runs:
-            keys: list[tuple[str, float]] = []
-            for rank, entry in enumerate(run.ranked, start=1):
-                memory_id = entry if isinstance(entry, str) else entry.memory_id
-                key = f"{run.bank_id}{_SEP}{memory_id}"
-                if isinstance(entry, str):
-                    missing.setdefault(key, run.bank_id)
-                    keys.append((key, 1.0 / rank))  # graph hits are ranked, not scored
-                else:
-                    payloads.setdefault(key, entry)
-                    keys.append((key, entry.score))
-            rankings[f"{run.name}{_SEP}{run.bank_id}"] = keys
-        await self._hydrate(missing, payloads, filters, trace)
+        payloads, rankings = self._candidates(runs, trace)
         run_weights = {f"{r.name}{_SEP}{r.bank_id}": weights.get(r.name, 1.0) for r in runs}
         for run_key, keys in rankings.items():
             strategy = run_key.split(_SEP, 1)[0]
@@ -308,31 +309,34 @@ class RecallPipeline:
             ranked.append(payload)
         return ranked
 
-    async def _hydrate(
-        self,
-        missing: dict[str, str],
-        payloads: dict[str, _Payload],
-        filters: VectorFilters | None,
-        trace: RecallTrace,
-    ) -> None:
-        """Fetch text for graph-only hits from the document store. The graph reaches memories through
-        entities, not through the request's tag and time filters, so those apply here."""
-        wanted = {key: bank for key, bank in missing.items() if key not in payloads}
-        if not wanted or self._stores.document is None:
-            if wanted:
-                trace.notes.append(f"{len(wanted)} graph hits dropped: no document store to read their text")
-            return
-        by_bank: dict[str, list[str]] = {}
-        for key, bank in wanted.items():
-            by_bank.setdefault(bank, []).append(key.split(_SEP, 1)[1])
-        fetched = await asyncio.gather(*(self._documents(ids, bank) for bank, ids in by_bank.items()))
-        for bank, docs in zip(by_bank, fetched, strict=True):
-            for doc in docs:
-                if matches_filters(
-                    filters, tags=doc.tags, metadata=doc.metadata, occurred_at=doc.occurred_at
-                ):
-                    key = f"{bank}{_SEP}{doc.id}"
-                    payloads[key] = _Payload(bank, doc.id, doc.text, doc.metadata, doc.tags, doc.occurred_at)
+    def _candidates(
+        self, runs: list[_StrategyRun], trace: RecallTrace
+    ) -> tuple[dict[str, _Payload], dict[str, list[tuple[str, float]]]]:
+        """(payload per bank-qualified memory key, ``(key, score)`` ranking per run)."""
+        payloads: dict[str, _Payload] = {}
+        read_by_graph: dict[str, _Payload] = {}  # yields to a scoring strategy's copy of the memory
+        unread: set[str] = set()
+        rankings: dict[str, list[tuple[str, float]]] = {}
+        for run in runs:
+            keys: list[tuple[str, float]] = []
+            for rank, entry in enumerate(run.ranked, start=1):
+                graph = run.name == "graph"  # graph hits are ranked, not scored
+                if isinstance(entry, str):  # a graph hit without a readable document
+                    key = f"{run.bank_id}{_SEP}{entry}"
+                    unread.add(key)
+                    score = 1.0 / rank
+                else:
+                    key = f"{run.bank_id}{_SEP}{entry.memory_id}"
+                    (read_by_graph if graph else payloads).setdefault(key, entry)
+                    score = 1.0 / rank if graph else entry.score
+                keys.append((key, score))
+            rankings[f"{run.name}{_SEP}{run.bank_id}"] = keys
+        for key, payload in read_by_graph.items():
+            payloads.setdefault(key, payload)
+        dropped = [key for key in unread if key not in payloads]
+        if dropped and self._stores.document is None:
+            trace.notes.append(f"{len(dropped)} graph hits dropped: no document store to read their text")
+        return payloads, rankings
 
     async def _documents(self, ids: list[str], bank: str) -> list[Document]:
         """Documents by id: one round trip when the store can batch, else one call per id."""
@@ -353,12 +357,11 @@ class RecallPipeline:
         boost = self._settings.speaker_boost
         if boost <= 0 or not hits:
             return hits
-        if names is None:
-            names = query_entity_names(query)
-        if not names:
-            return hits
         speakers = [speakers_of(hit.text, hit.metadata) for hit in hits]
-        named = named_speakers(names, {s for group in speakers for s in group})
+        spoken = {s for group in speakers for s in group}
+        if not spoken:  # no dialogue turns among the hits: nothing to boost, skip parsing the query
+            return hits
+        named = named_speakers(query_entity_names(query) if names is None else names, spoken)
         if not named:
             return hits
         trace.notes.append(f"speaker boost: {', '.join(sorted(named))}")
