@@ -72,7 +72,7 @@ def test_temporal_expressions(query: str, start: str, end: str) -> None:
 )
 def test_time_prefilter_lets_every_kind_of_expression_through(text: str, kind: str) -> None:
     # The cheap pre-check must never hide an expression one of the patterns would find.
-    assert [k for k, pattern in _PATTERNS if pattern.search(text)][0] == kind
+    assert next(k for k, pattern in _PATTERNS if pattern.search(text)) == kind
     assert _MAY_NAME_TIME.search(text) is not None
 
 

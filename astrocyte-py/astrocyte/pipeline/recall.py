@@ -21,10 +21,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TypeVar
 
 from astrocyte.config import HomeostasisSettings, RecallSettings
 from astrocyte.errors import CircuitOpenError, InvalidRequestError, StoreError
@@ -72,10 +71,6 @@ class _Payload:
     # ranking score after it (fused, then speaker and neighbour adjusted).
     score: float = 0.0
     strategies: list[str] = field(default_factory=list)
-
-
-#: What the last steps rank: pipeline payloads, or MemoryHit DTOs once a merge or reranker needs them.
-_Ranked = TypeVar("_Ranked", _Payload, MemoryHit)
 
 
 @dataclass(slots=True)
@@ -444,10 +439,14 @@ class RecallPipeline:
         merged = {**local, **{key: hit for group in keyed.values() for key, hit in group.items()}}
         return [merged[key].model_copy(update={"score": score}) for key, score in fused]
 
-    def _budget(self, hits: list[_Ranked], request: RecallRequest, trace: RecallTrace) -> list[_Ranked]:
+    def _budget(
+        self, hits: Sequence[_Payload | MemoryHit], request: RecallRequest, trace: RecallTrace
+    ) -> list[_Payload | MemoryHit]:
+        """The leading hits within ``max_results`` and the token budget (payloads, or MemoryHit DTOs
+        once a merge or reranker needed them)."""
         limit = min(request.max_results, self._limits.max_recall_results)
         max_tokens = min(request.max_tokens or self._limits.max_recall_tokens, self._limits.max_recall_tokens)
-        kept: list[_Ranked] = []
+        kept: list[_Payload | MemoryHit] = []
         used = 0
         for hit in hits[:limit]:
             cost = count_tokens(hit.text)
