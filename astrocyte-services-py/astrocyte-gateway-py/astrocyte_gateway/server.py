@@ -1,5 +1,5 @@
 """Running the gateway: ``astrocyte-gateway`` / ``astrocyte serve``, and :func:`serving` (uvicorn in the
-current event loop on an ephemeral port — for tests and the benchmark)."""
+current event loop on an ephemeral port — for tests)."""
 
 from __future__ import annotations
 

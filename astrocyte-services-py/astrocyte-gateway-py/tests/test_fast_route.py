@@ -86,3 +86,26 @@ def test_refuses_an_endpoint_of_another_shape() -> None:
     router = APIRouter(route_class=JsonBodyRoute)
     with pytest.raises(TypeError, match="two_bodies must be"):
         router.add_api_route("/x", two_bodies, methods=["POST"])
+
+
+async def test_well_formed_json_takes_the_short_path() -> None:
+    """A bare request lacks the scope FastAPI's request handler asserts on: only the short path can
+    answer it, and a malformed one must reach FastAPI's handler."""
+    handler = JsonBodyRoute("/echo", echo, methods=["POST"]).get_route_handler()
+
+    def bare(body: bytes) -> Request:
+        async def receive() -> dict[str, object]:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        scope = {
+            "type": "http",
+            "method": "POST",
+            "path": "/echo",
+            "headers": [(b"content-type", b"application/json")],
+        }
+        return Request(scope, receive)
+
+    response = await handler(bare(b'{"text": "hello", "count": "3"}'))
+    assert response.body == b'{"text":"hello","count":3,"when":null}'
+    with pytest.raises(AssertionError, match="fastapi_middleware_astack"):
+        await handler(bare(b'{"text": ""}'))
