@@ -21,7 +21,6 @@ class _SingleSearchOnly:
     SPI_VERSION = 1
 
     def __init__(self, inner: Any) -> None:
-        self._inner = inner
         self.store_vectors = inner.store_vectors
         self.search_similar = inner.search_similar
         self.delete = inner.delete
