@@ -24,7 +24,7 @@ from astrocyte.identity import ActorIdentity, AstrocyteContext
 from astrocyte.types import RecallResult, RetainResult
 from astrocyte_gateway.app import create_app
 
-__all__ = ["BENCH_BANK", "TimedAstrocyte", "bench_sentence", "main"]
+__all__ = ["BENCH_BANK", "BENCH_TOPICS", "TimedAstrocyte", "bench_sentence", "main"]
 
 BENCH_BANK = "user-bench"
 BENCH_TOPICS = (
@@ -119,6 +119,7 @@ async def _serve(server: uvicorn.Server, memory: TimedAstrocyte, memories: int) 
 def main(argv: list[str]) -> int:
     spec = json.loads(argv[0])
     memory = TimedAstrocyte.from_config(spec["config"])
+    assert isinstance(memory, TimedAstrocyte)  # from_config builds `cls`, typed as the base class
     config = uvicorn.Config(
         create_app(memory), host="127.0.0.1", port=0, log_level="warning", lifespan="on", access_log=False
     )
