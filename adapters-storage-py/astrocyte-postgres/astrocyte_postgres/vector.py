@@ -213,16 +213,10 @@ class PostgresVectorStore(PostgresStoreBase):
             return []
         async with self._connection() as conn:
             await register_vector(conn)
-            cursor = await conn.execute(
-                "SELECT b.dimensions, b.item_count,"
-                " (SELECT sum(item_count) FROM astrocyte_vector_banks o WHERE o.dimensions = b.dimensions)"
-                " FROM astrocyte_vector_banks b WHERE b.bank_id = %s",
-                (bank_id,),
-            )
-            bank = await cursor.fetchone()
-            if bank is None or int(bank[1]) == 0:
+            bank = await _bank_stats(conn, bank_id)
+            if bank is None:
                 return []
-            dim, count, same_dim_total = int(bank[0]), int(bank[1]), int(bank[2])
+            dim, count, same_dim_total = bank
             if len(query_vector) != dim:
                 raise DimensionMismatchError(
                     f"bank {bank_id!r} holds {dim}-dimensional vectors, the query has {len(query_vector)}",
@@ -262,16 +256,10 @@ class PostgresVectorStore(PostgresStoreBase):
     ) -> list[list[VectorHit]]:
         async with self._connection() as conn:
             await register_vector(conn)
-            cursor = await conn.execute(
-                "SELECT b.dimensions, b.item_count,"
-                " (SELECT sum(item_count) FROM astrocyte_vector_banks o WHERE o.dimensions = b.dimensions)"
-                " FROM astrocyte_vector_banks b WHERE b.bank_id = %s",
-                (bank_id,),
-            )
-            bank = await cursor.fetchone()
-            if bank is None or int(bank[1]) == 0:
+            bank = await _bank_stats(conn, bank_id)
+            if bank is None:
                 return [[] for _ in queries]
-            dim, count, same_dim_total = int(bank[0]), int(bank[1]), int(bank[2])
+            dim, count, same_dim_total = bank
             _check_query_dimensions(queries, bank_id, dim)
             if count < self._exact_below or dim not in await self._indexed(conn, dim):
                 return await self._exact_many(conn, queries, bank_id, limit)
@@ -418,3 +406,17 @@ def _hit(row: tuple[Any, ...]) -> VectorHit:
         occurred_at=row[4],
         score=_score(row[5]),
     )
+
+
+async def _bank_stats(conn: AsyncConnection[Any], bank_id: str) -> tuple[int, int, int] | None:
+    """``(dimensions, items, items of every bank of that dimension)`` of a non-empty bank, else None."""
+    cursor = await conn.execute(
+        "SELECT b.dimensions, b.item_count,"
+        " (SELECT sum(item_count) FROM astrocyte_vector_banks o WHERE o.dimensions = b.dimensions)"
+        " FROM astrocyte_vector_banks b WHERE b.bank_id = %s",
+        (bank_id,),
+    )
+    bank = await cursor.fetchone()
+    if bank is None or int(bank[1]) == 0:
+        return None
+    return int(bank[0]), int(bank[1]), int(bank[2])
