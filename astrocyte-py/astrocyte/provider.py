@@ -118,10 +118,18 @@ class BatchSimilaritySearch(Protocol):
     """
 
     async def search_similar_many(
-        self, query_vectors: list[list[float]], bank_id: str, limit: int = 10
+        self,
+        query_vectors: list[list[float]],
+        bank_id: str,
+        limit: int = 10,
+        min_score: float | None = None,
     ) -> list[list[VectorHit]]:
-        """One result list per query vector, in order, each exactly what ``search_similar(vector,
-        bank_id, limit)`` returns (an unknown bank: ``[]`` each). No vectors: ``[]``."""
+        """One result list per query vector, in order, each what ``search_similar(vector, bank_id,
+        limit)`` returns (an unknown bank: ``[]`` each). No vectors: ``[]``.
+
+        ``min_score`` leaves out hits scoring below it. Near neighbours are the easy ones for an
+        approximate index, so a store may search less exhaustively when ``min_score`` is high (the
+        retain near-duplicate probe passes the dedup threshold)."""
         ...
 
 

@@ -231,7 +231,11 @@ class QdrantVectorStore:
         return [hit_from_payload(p.payload or {}, p.score) for p in response.points]
 
     async def search_similar_many(
-        self, query_vectors: list[list[float]], bank_id: str, limit: int = 10
+        self,
+        query_vectors: list[list[float]],
+        bank_id: str,
+        limit: int = 10,
+        min_score: float | None = None,
     ) -> list[list[VectorHit]]:
         """``search_similar`` of each vector in one ``query_batch_points`` call."""
         if limit < 1:
@@ -250,7 +254,10 @@ class QdrantVectorStore:
         ]
         async with self._errors("search"):
             responses = await self._client.query_batch_points(self._collection, requests=requests)
-        return [[hit_from_payload(p.payload or {}, p.score) for p in r.points] for r in responses]
+        found = [[hit_from_payload(p.payload or {}, p.score) for p in r.points] for r in responses]
+        if min_score is None:
+            return found
+        return [[hit for hit in hits if hit.score >= min_score] for hits in found]
 
     async def list_vectors(self, bank_id: str, offset: int = 0, limit: int = 100) -> list[VectorItem]:
         """A page of the bank in point-id order (stable while the bank is not written)."""

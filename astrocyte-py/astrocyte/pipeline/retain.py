@@ -229,8 +229,6 @@ class RetainPipeline:
         self, requests: list[RetainRequest], prepared: list[list[_Prepared]]
     ) -> list[list[list[VectorHit]]]:
         """The stored nearest neighbour of every chunk of the batch (``[]`` each when dedup is off)."""
-        if self._settings.dedup_threshold >= 1.0 + 1e-9:
-            return [[[] for _ in items] for items in prepared]
         by_bank: dict[str, list[list[float]]] = {}
         for request, items in zip(requests, prepared, strict=True):
             if request.deduplicate:
@@ -242,11 +240,12 @@ class RetainPipeline:
         ]
 
     async def _probe(self, bank: str, vectors: list[list[float]]) -> list[list[VectorHit]]:
-        """Nearest stored memory of each vector: one batched call when the store offers it, else
-        concurrent single searches in groups (a pooled store runs them in parallel)."""
+        """Nearest stored memory of each vector: one batched call when the store offers it (told that
+        only hits at the dedup threshold matter, so an index may search less), else concurrent single
+        searches in groups (a pooled store runs them in parallel)."""
         store = self._stores.vector
         if isinstance(store, BatchSimilaritySearch):
-            return await store.search_similar_many(vectors, bank, limit=1)
+            return await store.search_similar_many(vectors, bank, limit=1, min_score=self._dedup_score())
         found: list[list[VectorHit]] = []
         for start in range(0, len(vectors), _PROBE_GROUP):
             group = vectors[start : start + _PROBE_GROUP]
@@ -258,9 +257,7 @@ class RetainPipeline:
     ) -> tuple[list[_Prepared], dict[str, str]]:
         """Drop chunks whose cosine to a stored memory (``nearest``) reaches the threshold, and exact
         repeats of chunks earlier in the same batch (``pending``: text → memory id)."""
-        threshold = (self._settings.dedup_threshold + 1.0) / 2.0  # stores map cosine to (cos + 1) / 2
-        if self._settings.dedup_threshold >= 1.0 + 1e-9:
-            return prepared, {}
+        threshold = self._dedup_score()
         kept: list[_Prepared] = []
         kept_texts: dict[str, str] = {}
         duplicate_of: dict[str, str] = {}
@@ -275,6 +272,10 @@ class RetainPipeline:
             kept.append(item)
             kept_texts.setdefault(item.chunk.text, item.memory_id)
         return kept, duplicate_of
+
+    def _dedup_score(self) -> float:
+        """The dedup threshold as a store score (stores map cosine to (cos + 1) / 2)."""
+        return (self._settings.dedup_threshold + 1.0) / 2.0
 
     def _metadata(self, request: RetainRequest, item: _Prepared) -> Metadata:
         metadata: Metadata = {

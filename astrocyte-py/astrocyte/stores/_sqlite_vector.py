@@ -242,20 +242,30 @@ class SqliteVectorStore(SqliteStoreBase):
         return _hits(ranked, rows)
 
     async def search_similar_many(
-        self, query_vectors: list[list[float]], bank_id: str, limit: int = 10
+        self,
+        query_vectors: list[list[float]],
+        bank_id: str,
+        limit: int = 10,
+        min_score: float | None = None,
     ) -> list[list[VectorHit]]:
         """``search_similar`` of each vector: one matrix product and one row fetch for the batch."""
         if limit < 1 or not query_vectors:
             return [[] for _ in query_vectors]
-        return await asyncio.to_thread(self._search_many, query_vectors, bank_id, limit)
+        return await asyncio.to_thread(self._search_many, query_vectors, bank_id, limit, min_score)
 
-    def _search_many(self, queries: list[list[float]], bank_id: str, limit: int) -> list[list[VectorHit]]:
+    def _search_many(
+        self, queries: list[list[float]], bank_id: str, limit: int, min_score: float | None
+    ) -> list[list[VectorHit]]:
         matrix = self._db.read(lambda conn: self._current_matrix(conn, bank_id))
         if matrix is None or matrix.size == 0:
             return [[] for _ in queries]
         for query in queries:
             validate_vector(query, matrix.dim, field="query_vectors")
         ranked = matrix.top_many(queries, limit)
+        if min_score is not None:
+            ranked = [
+                [(item_id, score) for item_id, score in found if score >= min_score] for found in ranked
+            ]
         rows = self._hit_rows(bank_id, {item_id for found in ranked for item_id, _ in found})
         return [_hits(found, rows) for found in ranked]
 

@@ -273,7 +273,11 @@ class InMemoryVectorStore(_Lifecycle):
         return [bank.records[row].hit(float(scores[row])) for row in _top_rows(scores, candidates, limit)]
 
     async def search_similar_many(
-        self, query_vectors: list[list[float]], bank_id: str, limit: int = 10
+        self,
+        query_vectors: list[list[float]],
+        bank_id: str,
+        limit: int = 10,
+        min_score: float | None = None,
     ) -> list[list[VectorHit]]:
         """``search_similar`` of each vector, scored in one matrix product (the retain dedup probes)."""
         self._check_open()
@@ -287,8 +291,13 @@ class InMemoryVectorStore(_Lifecycle):
         if limit == 0 or not query_vectors:
             return [[] for _ in query_vectors]
         rows = np.arange(len(bank.records))
+        floor = -np.inf if min_score is None else min_score
         return [
-            [bank.records[row].hit(float(scores[row])) for row in _top_rows(scores, rows, limit)]
+            [
+                bank.records[row].hit(float(scores[row]))
+                for row in _top_rows(scores, rows, limit)
+                if scores[row] >= floor
+            ]
             for scores in _cosine_score_rows(bank.matrix, queries)
         ]
 

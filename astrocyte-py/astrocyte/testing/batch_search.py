@@ -1,6 +1,6 @@
 """The contract of the optional VectorStore capability
 :class:`~astrocyte.provider.BatchSimilaritySearch` (``search_similar_many``): every answer equals what
-``search_similar`` gives for that vector alone."""
+``search_similar`` gives for that vector alone (less the hits below ``min_score`` when one is given)."""
 
 from __future__ import annotations
 
@@ -64,6 +64,20 @@ class BatchSimilaritySearchContract:
             _assert_same_hits(got, expected)
         assert batched[0][0].id == "m007"
         assert batched[0][0].score == pytest.approx(1.0, abs=_SCORE_TOL)
+
+    async def test_min_score_leaves_out_farther_hits(self, store: Any) -> None:
+        stored = random_vectors(60, self.dimensions, seed=23)
+        await store.store_vectors(_items(_BANK, stored, "memory"))
+        nudge = random_vectors(1, self.dimensions, seed=24)[0]
+        near_five = [x + 0.03 * n for x, n in zip(stored[5], nudge, strict=True)]  # cosine ~0.999
+        queries = [stored[9], near_five, *random_vectors(4, self.dimensions, seed=25)]
+        floor = 0.975  # cosine 0.95: a near-duplicate probe
+        batched = await store.search_similar_many(queries, _BANK, limit=3, min_score=floor)
+        single = await self._one_by_one(store, queries, _BANK, 3)
+        for got, expected in zip(batched, single, strict=True):
+            _assert_same_hits(got, [h for h in expected if h.score >= floor])
+        assert [hits[0].id for hits in batched[:2]] == ["m009", "m005"]
+        assert all(h.score >= floor for hits in batched for h in hits)
 
     async def test_no_vectors_no_answers(self, store: Any) -> None:
         await store.store_vectors(_items(_BANK, random_vectors(3, self.dimensions, seed=13), "memory"))
