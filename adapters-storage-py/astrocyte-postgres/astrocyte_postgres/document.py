@@ -27,7 +27,7 @@ from typing import Any
 import psycopg
 
 from astrocyte.errors import ConfigError
-from astrocyte.types import Document, DocumentHit, VectorFilters
+from astrocyte.types import Document, DocumentHit, NeighborDocument, VectorFilters
 from astrocyte_postgres._rows import as_utc, filter_sql, metadata_json
 from astrocyte_postgres.store import PostgresStoreBase
 
@@ -40,16 +40,17 @@ _COLUMNS = "id, text, metadata, tags, occurred_at"
 _UPSERT = """
 WITH input AS (
     SELECT u.id, u.text, u.metadata::jsonb AS metadata, ARRAY(SELECT jsonb_array_elements_text(u.tags::jsonb)) AS tags,
-           u.occurred_at, to_tsvector(%(lang)s::regconfig, u.folded) AS search
+           u.occurred_at, to_tsvector(%(lang)s::regconfig, u.folded) AS search, u.seq
     FROM unnest(%(ids)s::text[], %(texts)s::text[], %(metadata)s::text[], %(tags)s::text[],
-                %(occurred_at)s::timestamptz[], %(folded)s::text[]) AS u(id, text, metadata, tags, occurred_at, folded)
+                %(occurred_at)s::timestamptz[], %(folded)s::text[], %(seqs)s::bigint[])
+         AS u(id, text, metadata, tags, occurred_at, folded, seq)
 ),
 replaced AS (
     SELECT d.search FROM astrocyte_documents d JOIN input i ON d.bank_id = %(bank)s AND d.id = i.id
 ),
 written AS (
-    INSERT INTO astrocyte_documents (bank_id, id, text, metadata, tags, occurred_at, search)
-    SELECT %(bank)s, id, text, metadata, tags, occurred_at, search FROM input
+    INSERT INTO astrocyte_documents (bank_id, id, text, metadata, tags, occurred_at, search, seq)
+    SELECT %(bank)s, id, text, metadata, tags, occurred_at, search, seq FROM input
     ON CONFLICT (bank_id, id) DO UPDATE SET text = EXCLUDED.text, metadata = EXCLUDED.metadata,
         tags = EXCLUDED.tags, occurred_at = EXCLUDED.occurred_at, search = EXCLUDED.search
     RETURNING search, (xmax = 0) AS fresh
@@ -84,6 +85,21 @@ banked AS (
     WHERE bank_id = %(bank)s
 )
 SELECT count(*) FROM gone
+"""
+
+# Up to %(window)s documents on each side of each target, in the bank's retain order; a target with no
+# neighbours still comes back once (NULL neighbour), so found-but-alone ids are told from unknown ones.
+_NEIGHBORS = """
+SELECT t.id, t.seq, n.seq, n.id, n.text, n.metadata, n.tags, n.occurred_at
+FROM astrocyte_documents t
+LEFT JOIN LATERAL (
+    (SELECT seq, id, text, metadata, tags, occurred_at FROM astrocyte_documents b
+     WHERE b.bank_id = t.bank_id AND b.seq < t.seq ORDER BY b.seq DESC LIMIT %(window)s)
+    UNION ALL
+    (SELECT seq, id, text, metadata, tags, occurred_at FROM astrocyte_documents a
+     WHERE a.bank_id = t.bank_id AND a.seq > t.seq ORDER BY a.seq LIMIT %(window)s)
+) AS n ON true
+WHERE t.bank_id = %(bank)s AND t.id = ANY(%(ids)s)
 """
 
 # Letters and digits of any script; everything else (operators, quotes, emoji) separates words.
@@ -155,6 +171,7 @@ class PostgresDocumentStore(PostgresStoreBase):
         async with self._connection() as conn:
             await self._check_language(conn)
             async with conn.transaction():
+                seq = await self._retain_order(conn, list(latest))
                 # Upserting the bank row locks it, so writers of a bank serialise and the count stays exact.
                 await conn.execute(
                     "INSERT INTO astrocyte_document_banks (bank_id) VALUES (%s)"
@@ -172,6 +189,7 @@ class PostgresDocumentStore(PostgresStoreBase):
                         "tags": [json.dumps(d.tags, ensure_ascii=False) for d in rows],
                         "occurred_at": [as_utc(d.occurred_at) for d in rows],
                         "folded": [_fold(d.text) for d in rows],
+                        "seqs": [seq[d.id] for d in rows],
                     },
                 )
                 row = await cursor.fetchone()
@@ -183,6 +201,18 @@ class PostgresDocumentStore(PostgresStoreBase):
                         (inserted, bank_id),
                     )
         return [doc.id for doc in documents]
+
+    @staticmethod
+    async def _retain_order(conn: Any, ids: list[str]) -> dict[str, int]:
+        """A fresh sequence number per id, increasing in ``ids`` order (the batch's retain order; rows
+        are written in id order for locking). An upsert keeps its row's old number."""
+        cursor = await conn.execute(
+            "SELECT nextval(pg_get_serial_sequence('astrocyte_documents', 'seq'))"
+            " FROM generate_series(1, %s)",
+            (len(ids),),
+        )
+        numbers = sorted(int(row[0]) for row in await cursor.fetchall())
+        return dict(zip(ids, numbers, strict=True))
 
     async def delete(self, ids: list[str], bank_id: str) -> int:
         if not ids:
@@ -304,6 +334,42 @@ class PostgresDocumentStore(PostgresStoreBase):
             for row in rows
         }
         return [by_id[i] for i in dict.fromkeys(ids) if i in by_id]
+
+    async def get_neighbors(
+        self, ids: list[str], bank_id: str, window: int = 1
+    ) -> dict[str, list[NeighborDocument]]:
+        """Up to ``window`` documents on each side of every id in retain order: one statement, two
+        index range scans on ``(bank_id, seq)`` per id."""
+        if not ids or window < 1:
+            return {}
+        async with self._connection() as conn:
+            cursor = await conn.execute(
+                _NEIGHBORS, {"bank": bank_id, "ids": list(dict.fromkeys(ids)), "window": window}
+            )
+            rows = await cursor.fetchall()
+        sides: dict[str, tuple[int, list[tuple[int, Document]]]] = {}
+        for target_id, target_seq, seq, *columns in rows:
+            _, found = sides.setdefault(target_id, (int(target_seq), []))
+            if seq is not None:
+                doc_id, text, metadata, tags, occurred_at = columns
+                document = Document.model_construct(
+                    id=doc_id, text=text, metadata=metadata, tags=list(tags), occurred_at=occurred_at
+                )
+                found.append((int(seq), document))
+        return {target_id: _offsets(target_seq, found) for target_id, (target_seq, found) in sides.items()}
+
+
+def _offsets(target_seq: int, found: list[tuple[int, Document]]) -> list[NeighborDocument]:
+    """Neighbours sorted by retain order, numbered -k..-1 before the target and 1..k after it."""
+    before = sorted((pair for pair in found if pair[0] < target_seq), key=lambda pair: pair[0])
+    after = sorted((pair for pair in found if pair[0] > target_seq), key=lambda pair: pair[0])
+    return [
+        NeighborDocument.model_construct(offset=pos - len(before), document=doc)
+        for pos, (_, doc) in enumerate(before)
+    ] + [
+        NeighborDocument.model_construct(offset=pos, document=doc)
+        for pos, (_, doc) in enumerate(after, start=1)
+    ]
 
 
 def _candidate_classes(queries: list[str]) -> list[tuple[str, str | None]]:

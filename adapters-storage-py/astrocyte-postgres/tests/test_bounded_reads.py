@@ -151,9 +151,13 @@ async def test_document_v2_migration_counts_v1_documents(
             await v1.close()
     v2 = PostgresDocumentStore(dsn=postgres_dsn, schema=postgres_schema, migrate_on_start=False)
     try:
-        assert await v2.migrate() == [f"{postgres_schema}.document v2"]
+        assert await v2.migrate() == [f"{postgres_schema}.document v2", f"{postgres_schema}.document v3"]
         kept, recounted = _term_statistics(postgres_dsn, postgres_schema)
         assert kept == recounted == {(_BANK, "zeppelin"): 3, (_BANK, "lake"): 3}
         assert len(await v2.search_fulltext("zeppelin", _BANK)) == 3
+        # v3 numbered the v1 rows in table order; later writes follow them.
+        await v2.store_documents([Document(id="d4", text="after the upgrade")], _BANK)
+        found = await v2.get_neighbors(["d3"], _BANK, window=1)
+        assert [(n.offset, n.document.id) for n in found["d3"]] == [(-1, "d2"), (1, "d4")]
     finally:
         await v2.close()

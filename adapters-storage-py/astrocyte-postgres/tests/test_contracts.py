@@ -11,6 +11,7 @@ from astrocyte.testing import (
     BatchSimilaritySearchContract,
     DocumentStoreContract,
     GraphStoreContract,
+    NeighborLookupContract,
     VectorStoreContract,
 )
 
@@ -37,7 +38,7 @@ class TestPostgresVectorStoreThroughHnsw(VectorStoreContract, BatchSimilaritySea
         await store.close()
 
 
-class TestPostgresDocumentStore(DocumentStoreContract):
+class TestPostgresDocumentStore(DocumentStoreContract, NeighborLookupContract):
     @pytest.fixture
     async def store(self, postgres_dsn: str, postgres_schema: str) -> AsyncIterator[PostgresDocumentStore]:
         store = PostgresDocumentStore(dsn=postgres_dsn, schema=postgres_schema)

@@ -74,6 +74,29 @@ async def test_recall_fuses_vector_fulltext_and_graph(memory: Astrocyte) -> None
     assert {"vector", "fulltext", "graph"} <= set(result.hits[0].strategies)
 
 
+async def test_neighbour_spreading_runs_on_postgres(postgres_dsn: str, postgres_schema: str) -> None:
+    # The conversational profile's spreading needs the document store's neighbour lookup.
+    recall = {"neighbor_window": 1, "strategies": {"vector": 0.0}}
+    config = _config(postgres_dsn, postgres_schema) | {"retain": {"dedup_threshold": 1.0}, "recall": recall}
+    dialogue = [
+        "Melanie: Did you finally go to the pottery workshop downtown?",
+        "Caroline: Yes! I made a wobbly blue bowl and loved every minute.",
+        "Melanie: I walked the dog by the river this morning.",
+    ]
+    start = datetime(2023, 5, 8, 18, 0, tzinfo=UTC)
+    async with Astrocyte.from_config(config) as memory:
+        ids = [
+            (
+                await memory.retain(text, bank_id="b1", content_type="conversation", occurred_at=start)
+            ).memory_ids[0]
+            for text in dialogue
+        ]
+        result = await memory.recall("pottery workshop downtown", bank_id="b1", max_results=5)
+    assert [hit.memory_id for hit in result.hits[:2]] == ids[:2]
+    assert result.hits[1].strategies == ["neighbor"]  # the answer shares no word with the question
+    assert ids[2] not in [hit.memory_id for hit in result.hits]
+
+
 async def test_forget_removes_from_every_postgres_store(memory: Astrocyte) -> None:
     ids = await _seed(memory)
     gone = await memory.forget(bank_id="b1", memory_ids=[ids[2]])

@@ -62,6 +62,13 @@ class NeighborLookupContract(DocumentBatchLookupContract):
         assert _layout(wide) == {"t2": [(-2, "t0"), (-1, "t1"), (1, "t3"), (2, "t4")]}
         assert {n.document.text for n in wide["t2"]} == {"a turn 0", "a turn 1", "a turn 3", "a turn 4"}
 
+    async def test_one_batch_keeps_its_order(self, store: Any) -> None:
+        # Retain order is the order of the batch, whatever order the ids sort in.
+        batch = [Document(id=doc_id, text=f"turn {doc_id}") for doc_id in ("t9", "t1", "t5", "t3")]
+        await store.store_documents(batch, _BANK)
+        found = await store.get_neighbors(["t1", "t3"], _BANK, window=1)
+        assert _layout(found) == {"t1": [(-1, "t9"), (1, "t5")], "t3": [(-1, "t5")]}
+
     async def test_upsert_keeps_place_and_delete_closes_the_gap(self, store: Any) -> None:
         await store.store_documents(_turns("a", 4), _BANK)
         await store.store_documents([Document(id="t1", text="edited")], _BANK)
