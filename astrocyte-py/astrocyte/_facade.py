@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import threading
-from collections.abc import Coroutine, Mapping, Sequence
+from collections.abc import AsyncIterator, Coroutine, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -22,10 +23,11 @@ from astrocyte.mip.router import IntentDeniedError, MipRouter
 from astrocyte.pipeline.forget import forget as _forget
 from astrocyte.pipeline.recall import RecallPipeline
 from astrocyte.pipeline.reflect import build_context, extractive_answer, llm_answer
-from astrocyte.pipeline.retain import RetainPipeline
+from astrocyte.pipeline.retain import RetainPipeline, stored_duplicates_unprobed
 from astrocyte.pipeline.stores import MemoryStores
 from astrocyte.policy.audit import AuditSink
 from astrocyte.policy.breaker import guard_stores
+from astrocyte.provider import BulkLoad
 from astrocyte.recall.authority import RecallAuthority
 from astrocyte.recall.pipelines import RecallPipelines
 from astrocyte.recall.proxy import ProxyRecall
@@ -162,6 +164,20 @@ class Astrocyte:
             _coerce(RetainRequest, r, {"bank_id": self._gate.bank_for(None, r, context)}) for r in requests
         ]
         return await self._retain_routed(batch, context)
+
+    @contextlib.asynccontextmanager
+    async def bulk_load(self) -> AsyncIterator[None]:
+        """Import mode for many retains (``astrocyte import --bulk``): stores that can defer index upkeep
+        do (Postgres drops the HNSW index of each dimension written and builds it once, in bulk, on
+        exit), and retains inside skip the near-duplicate probe of stored memories (it would scan the
+        unindexed bank); exact repeats within a batch are still dropped. Searches stay correct but may
+        be slow until the block exits: run imports in a maintenance window."""
+        async with contextlib.AsyncExitStack() as stack:
+            for store in (self.stores.vector, self.stores.document, self.stores.graph):
+                if isinstance(store, BulkLoad):
+                    await stack.enter_async_context(store.bulk_load())
+            with stored_duplicates_unprobed():
+                yield
 
     async def recall(
         self,

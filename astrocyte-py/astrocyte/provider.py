@@ -10,6 +10,7 @@ the contract suites in :mod:`astrocyte.testing` verify the behaviour.
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, ClassVar, Literal, Protocol, runtime_checkable
 
 from astrocyte.types import (
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
 __all__ = [
     "SUPPORTED_SPI_VERSIONS",
     "BatchSimilaritySearch",
+    "BulkLoad",
     "DocumentBatchLookup",
     "DocumentStore",
     "EmbeddingProvider",
@@ -131,6 +133,18 @@ class BatchSimilaritySearch(Protocol):
         approximate index, so a store may search less exhaustively when ``min_score`` is high (the
         retain near-duplicate probe passes the dedup threshold)."""
         ...
+
+
+@runtime_checkable
+class BulkLoad(Protocol):
+    """Optional store capability: defer index upkeep through a bulk import.
+
+    Inside ``bulk_load()`` writes stay atomic and every search stays correct, though it may be slower;
+    the store brings its indexes up to date once, in bulk, when the block exits (with an error too).
+    Bulk index builds cost a fraction of row-by-row upkeep, so imports should run inside one.
+    """
+
+    def bulk_load(self) -> AbstractAsyncContextManager[None]: ...
 
 
 @runtime_checkable

@@ -88,3 +88,16 @@ def test_guarded_store_offers_batched_search_only_when_the_store_does() -> None:
         CircuitBreakerSettings(),
     )
     assert not isinstance(bare.vector, BatchSimilaritySearch)
+
+
+async def test_bulk_load_skips_probes_of_stored_memories_but_drops_batch_repeats() -> None:
+    text = "Carla sails to Lisbon every summer."
+    async with Astrocyte.from_config({"profile": "minimal"}) as memory:
+        first = await memory.retain(text, bank_id="a")
+        async with memory.bulk_load():
+            inside = await memory.retain_many([{"content": text, "bank_id": "a"}] * 2)
+        outside = await memory.retain(text, bank_id="a")
+    assert len(inside[0].memory_ids) == 1  # the stored twin was not probed
+    assert inside[1].duplicate_of == {"0": inside[0].memory_ids[0]}  # a repeat within the batch was
+    assert outside.memory_ids == []
+    assert outside.duplicate_of["0"] in {first.memory_ids[0], inside[0].memory_ids[0]}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -119,6 +120,35 @@ async def test_bank_isolation_through_the_framework(memory: Astrocyte) -> None:
     await memory.retain("Zed keeps bees on the roof.", bank_id="b2")
     assert not any("bees" in h.text for h in (await memory.recall("bees roof", bank_id="b1")).hits)
     assert sorted(await memory.banks()) == ["b1", "b2"]
+
+
+def test_bulk_import_command_builds_the_index_once_and_recalls(
+    postgres_dsn: str, postgres_schema: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = _config(postgres_dsn, postgres_schema)
+    config["vector_store_config"] = {**config["vector_store_config"], "hnsw_build_at": 20}
+    path = tmp_path / "astrocyte.yaml"
+    path.write_text(yaml.safe_dump(config))
+    lines = [
+        {"content": f"{speaker} mentioned {topic} in week {week}."}
+        for week, (speaker, _, _) in enumerate(CONVERSATION)
+        for topic in ("bees", "kayaks", "tea", "maps", "jazz", "rye")
+    ]
+    lines.append(lines[0])  # an exact repeat: still dropped in bulk mode
+    data = tmp_path / "memories.jsonl"
+    data.write_text("\n".join(json.dumps(line) for line in lines))
+
+    assert main(["import", "--bulk", "-b", "b1", "-c", str(path), str(data), "--batch-size", "64"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report == {"records": 31, "memories": 30, "duplicates": 1, "replays": 0}
+    with psycopg.connect(postgres_dsn) as conn:
+        indexes = conn.execute(
+            "SELECT count(*) FROM pg_indexes WHERE schemaname = %s AND indexname LIKE 'astrocyte_vectors_hnsw_%%'",
+            (postgres_schema,),
+        ).fetchone()
+    assert indexes == (1,)
+    assert main(["recall", "Melanie kayaks", "-b", "b1", "-c", str(path), "--json"]) == 0
+    assert "Melanie mentioned kayaks" in capsys.readouterr().out
 
 
 def _versions(dsn: str, schema: str) -> dict[str, int]:

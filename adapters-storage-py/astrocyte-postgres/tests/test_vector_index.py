@@ -63,3 +63,42 @@ async def test_batched_search_spanning_several_statements_keeps_query_order(
         assert [[h.id for h in hits] for hits in found] == [[h.id for h in hits] for hits in singles]
     finally:
         await store.close()
+
+
+async def test_bulk_load_defers_the_index_and_builds_it_once_on_exit(
+    postgres_dsn: str, postgres_schema: str
+) -> None:
+    dim = 16
+    vectors = random_vectors(300, dim, seed=9)
+    items = [VectorItem(id=f"m{i:03d}", bank_id="b", vector=v, text=f"t{i}") for i, v in enumerate(vectors)]
+    store = PostgresVectorStore(
+        dsn=postgres_dsn, schema=postgres_schema, hnsw_build_at=50, exact_search_below=0
+    )
+    try:
+        await store.store_vectors(items[:100])
+        assert _index_exists(postgres_dsn, postgres_schema, dim)
+        async with store.bulk_load():
+            await store.store_vectors(items[100:150])
+            assert not _index_exists(postgres_dsn, postgres_schema, dim)  # no row-by-row upkeep
+            await store.store_vectors(items[150:200])
+            inside = await store.search_similar(vectors[170], "b", limit=3)  # exact meanwhile
+            assert inside[0].id == "m170"
+            assert len(inside) == 3
+        assert _index_exists(postgres_dsn, postgres_schema, dim)
+        after = await store.search_similar(vectors[120], "b", limit=5)
+        assert after[0].id == "m120"
+        assert len(after) == 5
+
+        # A failed import still leaves the index built for what it wrote.
+        with pytest.raises(RuntimeError, match="import stopped"):
+            await _failing_import(store, items[200:])
+        assert _index_exists(postgres_dsn, postgres_schema, dim)
+        assert (await store.search_similar(vectors[250], "b", limit=1))[0].id == "m250"
+    finally:
+        await store.close()
+
+
+async def _failing_import(store: PostgresVectorStore, items: list[VectorItem]) -> None:
+    async with store.bulk_load():
+        await store.store_vectors(items)
+        raise RuntimeError("import stopped")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
 from collections.abc import Awaitable, Callable
@@ -164,16 +165,19 @@ def _import(args: argparse.Namespace) -> int:
 
     async def job(memory: Astrocyte) -> int:
         written = duplicates = replays = 0
-        columns = (TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
         with Progress(*columns, console=Console(stderr=True), transient=False) as progress:
-            task = progress.add_task("import", total=len(requests))
-            for start in range(0, len(requests), args.batch_size):
-                batch = requests[start : start + args.batch_size]
-                for result in await memory.retain_many(batch):
-                    written += len(result.memory_ids)
-                    duplicates += len(result.duplicate_of)
-                    replays += result.idempotent_replay
-                progress.advance(task, len(batch))
+            task = progress.add_task("importing", total=len(requests))
+            async with memory.bulk_load() if args.bulk else contextlib.nullcontext():
+                for start in range(0, len(requests), args.batch_size):
+                    batch = requests[start : start + args.batch_size]
+                    for result in await memory.retain_many(batch):
+                        written += len(result.memory_ids)
+                        duplicates += len(result.duplicate_of)
+                        replays += result.idempotent_replay
+                    progress.advance(task, len(batch))
+                if args.bulk:
+                    progress.update(task, description="building indexes")
         _print_json(
             {"records": len(requests), "memories": written, "duplicates": duplicates, "replays": replays}
         )
@@ -277,6 +281,12 @@ def register(subparsers: Subparsers) -> None:
     parser.add_argument("file", metavar="FILE")
     parser.add_argument("-b", "--bank", help="bank for lines without bank_id")
     parser.add_argument("--batch-size", type=int, default=256, dest="batch_size")
+    parser.add_argument(
+        "--bulk",
+        action="store_true",
+        help="bulk import: defer index upkeep to one build at the end (Postgres) and skip near-duplicate "
+        "probes of stored memories; searches are slow meanwhile",
+    )
     add_config_option(parser)
 
     parser = add_command(

@@ -9,9 +9,11 @@ a replay is reported instead of writing twice.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -37,7 +39,7 @@ from astrocyte.types import (
     VectorItem,
 )
 
-__all__ = ["IDEMPOTENCY_KEY", "RETAINED_AT", "RetainPipeline"]
+__all__ = ["IDEMPOTENCY_KEY", "RETAINED_AT", "RetainPipeline", "stored_duplicates_unprobed"]
 
 logger = logging.getLogger("astrocyte.retain")
 
@@ -47,6 +49,18 @@ RETAINED_AT = "_retained_at"
 #: How many dedup probes are in flight at once (stores without batched search).
 _PROBE_GROUP = 64
 _ID_NAMESPACE = uuid.UUID("6f1c1f0e-7d1a-4a53-9a57-6a1f3c2b8e11")
+_UNPROBED: ContextVar[bool] = ContextVar("astrocyte_stored_duplicates_unprobed", default=False)
+
+
+@contextlib.contextmanager
+def stored_duplicates_unprobed() -> Iterator[None]:
+    """Retains in this context (task) skip the near-duplicate probe of stored memories; repeats within
+    a batch are still dropped. A bulk import uses it: with indexes deferred a probe scans the bank."""
+    token = _UNPROBED.set(True)
+    try:
+        yield
+    finally:
+        _UNPROBED.reset(token)
 
 
 @dataclass(slots=True)
@@ -229,6 +243,8 @@ class RetainPipeline:
         self, requests: list[RetainRequest], prepared: list[list[_Prepared]]
     ) -> list[list[list[VectorHit]]]:
         """The stored nearest neighbour of every chunk of the batch (``[]`` each when dedup is off)."""
+        if _UNPROBED.get():
+            return [[[] for _ in items] for items in prepared]
         by_bank: dict[str, list[list[float]]] = {}
         for request, items in zip(requests, prepared, strict=True):
             if request.deduplicate:
