@@ -43,13 +43,32 @@ async def test_run_reports_every_size_and_strategy_set() -> None:
             assert 0 < raw.p50_ms <= raw.p95_ms
 
 
-def test_cli_prints_the_table(capsys: pytest.CaptureFixture[str]) -> None:
-    assert (
-        main(["bench", "storage", "--store", "sqlite", "--n", "30", "--queries", "3", "--batch", "10"]) == 0
+async def test_bulk_import_is_timed_into_fresh_stores() -> None:
+    stages: set[str] = set()
+    memory_stores = {"vector_store": "memory", "document_store": "memory", "graph_store": "memory"}
+    report = await run_storage_bench(
+        memory_stores,
+        [30],
+        store="memory",
+        queries=2,
+        batch=10,
+        raw_write_sample=10,
+        dimensions=32,
+        progress=lambda stage, done, total: stages.add(stage),
+        bulk_store_config=lambda: memory_stores,
     )
+    assert stages == {"retain", "recall", "bulk import", "raw bulk write"}
+    assert report.sizes[0].bulk is not None
+    assert min(report.sizes[0].bulk) > 0
+
+
+def test_cli_prints_the_table(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["bench", "storage", "--store", "sqlite", "--n", "30", "--queries", "3", "--batch", "10", "--bulk"]
+    assert main(args) == 0
     out = capsys.readouterr().out
     assert "bench storage — sqlite" in out
     assert "hybrid" in out and "vector" in out
+    assert "bulk import into fresh stores" in out
 
 
 def test_cli_rejects_bad_sizes_and_unknown_store(capsys: pytest.CaptureFixture[str]) -> None:

@@ -12,6 +12,10 @@ the same index state. Recall is measured two ways per query, alternating so load
 * ``hybrid``: full ``recall`` (vector + full text + graph, fused) vs the raw calls those strategies
   make, run concurrently as the pipeline runs them.
 
+With ``bulk_store_config`` (a factory of fresh, empty stores) each size is also imported in bulk:
+``Astrocyte.bulk_load`` around the same ``retain_many`` batches vs the raw writes inside the stores'
+own ``bulk_load``, each into fresh stores and timed until the block has exited (index build included).
+
 Framework times exclude the query embedding (``trace.embedding_ms``). Pure functions build the data
 and the statistics; :func:`run_storage_bench` does the I/O.
 """
@@ -19,11 +23,12 @@ and the statistics; :func:`run_storage_bench` does the I/O.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import statistics
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -31,6 +36,7 @@ from astrocyte._facade import Astrocyte
 from astrocyte.embeddings.hashing import HashingEmbedder
 from astrocyte.pipeline.entities import entity_id, extract_entities_rules
 from astrocyte.pipeline.stores import MemoryStores
+from astrocyte.provider import BulkLoad
 from astrocyte.types import Document, Entity, MemoryEntityAssociation, RetainRequest, VectorItem
 
 __all__ = [
@@ -115,6 +121,8 @@ class SizeReport:
     raw_write_per_s: float
     recall: dict[str, tuple[LatencyStats, LatencyStats]] = field(default_factory=dict)
     """strategy set → (framework, raw engine)."""
+    bulk: tuple[float, float] | None = None
+    """(framework, raw) memories/s of a bulk import into fresh stores, index build included."""
 
 
 @dataclass(slots=True)
@@ -262,19 +270,21 @@ async def run_storage_bench(
     raw_write_sample: int = 5000,
     dimensions: int = 384,
     progress: Progress | None = None,
+    bulk_store_config: Callable[[], Mapping[str, Any]] | None = None,
 ) -> StorageReport:
-    """Run the benchmark for each of ``sizes`` on the stores ``store_config`` selects."""
+    """Run the benchmark for each of ``sizes`` on the stores ``store_config`` selects (and the bulk
+    import, when ``bulk_store_config`` gives fresh stores)."""
     report_progress: Progress = progress or (lambda stage, done, total: None)
     texts = synthetic_memories(max(sizes) + raw_write_sample)
     query_texts = synthetic_queries(queries)
     hashing = HashingEmbedder(dimensions=dimensions)
     vectors = dict(zip(texts + query_texts, await hashing.embed(texts + query_texts), strict=True))
-    config = {
-        **store_config,
+    settings = {
         # Every synthetic memory is distinct; keep them all (probes still run, as in production).
         "retain": {"dedup_threshold": 1.0},
         "homeostasis": {"max_recall_results": 100},
     }
+    config = {**store_config, **settings}
     report = StorageReport(store=store, dimensions=dimensions, queries=queries)
     run_id = uuid.uuid4().hex[:8]
     async with Astrocyte.from_config(config) as memory:
@@ -287,4 +297,51 @@ async def run_storage_bench(
             )
             recall = await _measure_recall(memory, bank, query_texts, vectors, report_progress)
             report.sizes.append(SizeReport(size, retain_rate, raw_rate, recall))
+    if bulk_store_config is not None:
+        for report_size in report.sizes:
+            configs = ({**bulk_store_config(), **settings} for _ in range(2))
+            report_size.bulk = await _bulk_rates(
+                configs, texts[: report_size.n], vectors, dimensions, batch, report_progress
+            )
     return report
+
+
+async def _bulk_rates(
+    configs: Iterator[Mapping[str, Any]],
+    texts: list[str],
+    vectors: Mapping[str, list[float]],
+    dimensions: int,
+    batch: int,
+    progress: Progress,
+) -> tuple[float, float]:
+    """(framework, raw) memories/s importing ``texts`` in bulk, each into its own fresh stores."""
+    bank = f"bulk-{uuid.uuid4().hex[:8]}"
+    async with Astrocyte.from_config(next(configs)) as memory:
+        memory.stores.embedder = PrecomputedEmbedder(vectors, dimensions)
+        started = time.perf_counter()
+        async with memory.bulk_load():
+            for start in range(0, len(texts), batch):
+                await memory.retain_many(
+                    [RetainRequest(content=t, bank_id=bank) for t in texts[start : start + batch]]
+                )
+                progress("bulk import", min(start + batch, len(texts)), len(texts))
+        framework_s = time.perf_counter() - started
+    async with Astrocyte.from_config(next(configs)) as memory:
+        stores = _raw(memory)
+        started = time.perf_counter()
+        async with _stores_bulk_load(stores):
+            for start in range(0, len(texts), batch):
+                await _raw_write(stores, bank, texts[start : start + batch], vectors)
+                progress("raw bulk write", min(start + batch, len(texts)), len(texts))
+        raw_s = time.perf_counter() - started
+    return len(texts) / framework_s, len(texts) / raw_s
+
+
+@contextlib.asynccontextmanager
+async def _stores_bulk_load(stores: MemoryStores) -> AsyncIterator[None]:
+    """Each store's own ``bulk_load`` (the raw side of what ``Astrocyte.bulk_load`` does)."""
+    async with contextlib.AsyncExitStack() as stack:
+        for store in (stores.vector, stores.document, stores.graph):
+            if isinstance(store, BulkLoad):
+                await stack.enter_async_context(store.bulk_load())
+        yield

@@ -3,7 +3,9 @@
 ``--store memory|sqlite|postgres|pgvector|NAME`` picks the stores (NAME: any installed adapter, used
 for every store kind it registers, configured by ``--store-config``). For ``postgres`` without a
 ``dsn`` (``--store-config`` or ``$ASTROCYTE_POSTGRES_DSN``) a private server is started with the
-``pgserver`` package when it is installed.
+``pgserver`` package when it is installed. ``--bulk`` also times a bulk import of each size into fresh
+stores (``Astrocyte.bulk_load`` vs the raw writes inside the stores' own ``bulk_load``, index build
+included).
 """
 
 from __future__ import annotations
@@ -81,14 +83,17 @@ def _postgres_dsn(home: Path, configured: str | None) -> Iterator[str]:
         shutil.rmtree(data, ignore_errors=True)
 
 
-def _store_config(store: str, home: Path, extra: dict[str, Any], dsn: str | None) -> dict[str, Any]:
+def _store_config(
+    store: str, home: Path, extra: dict[str, Any], dsn: str | None, name: str = "bench"
+) -> dict[str, Any]:
+    """The stores of ``--store``; another ``name`` gives fresh, empty ones (SQLite file, Postgres schema)."""
     if store == "memory":
         return {kind: "memory" for kind in _KINDS}
     if store == "sqlite":
-        options = {"path": str(home / "bench.db"), **extra}
+        options = {"path": str(home / f"{name}.db"), **extra}
         return {kind: "sqlite" for kind in _KINDS} | {f"{kind}_config": options for kind in _KINDS}
     if store in ("postgres", "pgvector"):
-        options = {**extra, "dsn": dsn, "schema": extra.get("schema", f"bench_{uuid.uuid4().hex[:8]}")}
+        options = {**extra, "dsn": dsn, "schema": extra.get("schema", f"{name}_{uuid.uuid4().hex[:8]}")}
         return {kind: store for kind in _KINDS} | {f"{kind}_config": options for kind in _KINDS}
     kinds = [kind for kind in _KINDS if store in installed(kind)]
     if "vector_store" not in kinds:
@@ -134,6 +139,16 @@ def _print(report: StorageReport, console: Console) -> None:
                 f"{raw.p95_ms:.2f}",
             )
     console.print(table)
+    bulk = [size for size in report.sizes if size.bulk is not None]
+    if bulk:
+        table = Table(title="bulk import into fresh stores (Astrocyte.bulk_load; index build included)")
+        for column in ("n", "memories/s", "raw write/s", "framework/raw"):
+            table.add_column(column, justify="right")
+        for size in bulk:
+            assert size.bulk is not None
+            imported, written = size.bulk
+            table.add_row(f"{size.n:,}", f"{imported:,.0f}", f"{written:,.0f}", f"{imported / written:.2f}x")
+        console.print(table)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -163,6 +178,11 @@ def _run(args: argparse.Namespace) -> int:
                     queries=args.queries,
                     batch=args.batch,
                     progress=advance,
+                    bulk_store_config=(
+                        (lambda: _store_config(args.store, home, extra, dsn, f"bulk_{uuid.uuid4().hex[:8]}"))
+                        if args.bulk
+                        else None
+                    ),
                 )
             )
     _print(report, Console(highlight=False, width=max(140, Console().width)))
@@ -184,4 +204,7 @@ def add_storage_command(inner: argparse._SubParsersAction[argparse.ArgumentParse
     parser.add_argument("--batch", type=int, default=500, help="memories per retain_many call (default 500)")
     parser.add_argument(
         "--store-config", default=None, help="JSON object of store options (dsn, schema, ...)"
+    )
+    parser.add_argument(
+        "--bulk", action="store_true", help="also time a bulk import of each size into fresh stores"
     )
