@@ -402,6 +402,37 @@ async def test_concurrent_writers_lose_nothing(db_path: Path) -> None:
             await store.close()
 
 
+async def test_writers_of_one_file_in_one_process_queue_without_the_busy_timeout(db_path: Path) -> None:
+    """Stores sharing a file are written concurrently (retain does): with the busy timeout off, a
+    writer that found the file locked would fail at once, so none may meet SQLite's lock here."""
+    vectors = SqliteVectorStore(path=db_path, busy_timeout_ms=0)
+    documents = SqliteDocumentStore(path=db_path, busy_timeout_ms=0)
+    graph = SqliteGraphStore(path=db_path, busy_timeout_ms=0)
+    try:
+        await asyncio.gather(
+            *(
+                vectors.store_vectors([_item(f"v{n}-{k}", _axis(k % DIM)) for k in range(50)])
+                for n in range(20)
+            ),
+            *(
+                documents.store_documents(
+                    [Document(id=f"d{n}-{k}", text=f"note {n} {k}") for k in range(50)], BANK
+                )
+                for n in range(20)
+            ),
+            *(
+                graph.store_entities([Entity(id=f"e{n}", name=f"Name{n}", entity_type="name")], BANK)
+                for n in range(20)
+            ),
+        )
+        assert len(await vectors.list_vectors(BANK, limit=1000)) == 1000
+        assert await documents.get_document("d19-49", BANK) is not None
+        assert len(await graph.query_entities("name", BANK, limit=100)) == 20
+    finally:
+        for store in (vectors, documents, graph):
+            await store.close()
+
+
 async def test_list_vectors_pages_in_insertion_order(vectors: SqliteVectorStore) -> None:
     await vectors.store_vectors([_item(f"m{i:02d}", _axis(i % DIM)) for i in reversed(range(25))])
     await vectors.store_vectors([_item("m24", _axis(3))])  # an upsert keeps its place

@@ -12,10 +12,11 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Coroutine, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, NoReturn
 
 from astrocyte.config import EntityExtraction, PiiSettings, RetainSettings
 from astrocyte.errors import AstrocyteError, InvalidRequestError, StoreError
@@ -312,6 +313,33 @@ class RetainPipeline:
         return metadata
 
     async def _write(self, batch: list[tuple[RetainRequest, list[_Prepared], dict[str, str], int]]) -> None:
+        """Write the batch bank by bank, the stores of one bank concurrently (each store has its own
+        connections, so the vector insert overlaps the document and graph writes).
+
+        All or nothing: once every write of the bank has settled (a write still in flight is never
+        compensated), what any store took, in this bank and the banks before, is deleted again. When
+        several stores fail at once, the first in write order (vector, document, graph) is raised and
+        the others are logged.
+        """
+        written: list[tuple[str, str, list[str]]] = []  # (store kind, bank, ids) to undo on failure
+        for bank, entries in self._vector_items(batch).items():
+            writes = self._store_writes(bank, entries)
+            outcomes = await asyncio.gather(*(write for _, write in writes), return_exceptions=True)
+            ids = [v.id for v, _ in entries]
+            failures: list[tuple[str, BaseException]] = []
+            for (kind, _), outcome in zip(writes, outcomes, strict=True):
+                if outcome is None or kind == "graph":  # a failed graph write may have upserted entities
+                    written.append((kind, bank, ids))
+                if outcome is not None:
+                    failures.append((kind, outcome))
+            if failures:
+                await self._compensate(written)
+                self._raise_first(bank, failures)
+
+    def _vector_items(
+        self, batch: list[tuple[RetainRequest, list[_Prepared], dict[str, str], int]]
+    ) -> dict[str, list[tuple[VectorItem, _Prepared]]]:
+        """The kept chunks of the batch as vector items, grouped by bank."""
         by_bank: dict[str, list[tuple[VectorItem, _Prepared]]] = {}
         for request, kept, _, _ in batch:
             for item in kept:
@@ -325,34 +353,30 @@ class RetainPipeline:
                     occurred_at=request.occurred_at,
                 )
                 by_bank.setdefault(request.bank_id, []).append((vector_item, item))
-        done: list[tuple[str, str, list[str]]] = []  # (store kind, bank, ids) written so far
-        stage = "vector"
-        try:
-            for bank, entries in by_bank.items():
-                items = [v for v, _ in entries]
-                ids = [v.id for v in items]
-                stage = "vector"
-                await self._stores.vector.store_vectors(items)
-                done.append(("vector", bank, ids))
-                if self._stores.document is not None:
-                    stage = "document"
-                    docs = [
-                        Document(
-                            id=v.id, text=v.text, metadata=v.metadata, tags=v.tags, occurred_at=v.occurred_at
-                        )
-                        for v in items
-                    ]
-                    await self._stores.document.store_documents(docs, bank)
-                    done.append(("document", bank, ids))
-                if self._stores.graph is not None and any(p.entities for _, p in entries):
-                    stage = "graph"
-                    done.append(("graph", bank, ids))  # entity upserts may land before a later failure
-                    await self._write_graph(bank, [p for _, p in entries])
-        except Exception as exc:
-            await self._compensate(done)
-            if isinstance(exc, AstrocyteError) and not isinstance(exc, StoreError):
-                raise
-            raise StoreError(f"retain failed writing the {stage} store; nothing was kept: {exc}") from exc
+        return by_bank
+
+    def _store_writes(
+        self, bank: str, entries: list[tuple[VectorItem, _Prepared]]
+    ) -> list[tuple[str, Coroutine[Any, Any, None]]]:
+        """The bank's write to each configured store, in write order (vector, document, graph)."""
+        items = [v for v, _ in entries]
+        writes = [("vector", self._write_vectors(items))]
+        if self._stores.document is not None:
+            writes.append(("document", self._write_documents(bank, items)))
+        if self._stores.graph is not None and any(p.entities for _, p in entries):
+            writes.append(("graph", self._write_graph(bank, [p for _, p in entries])))
+        return writes
+
+    async def _write_vectors(self, items: list[VectorItem]) -> None:
+        await self._stores.vector.store_vectors(items)
+
+    async def _write_documents(self, bank: str, items: list[VectorItem]) -> None:
+        assert self._stores.document is not None
+        docs = [
+            Document(id=v.id, text=v.text, metadata=v.metadata, tags=v.tags, occurred_at=v.occurred_at)
+            for v in items
+        ]
+        await self._stores.document.store_documents(docs, bank)
 
     async def _write_graph(self, bank: str, kept: list[_Prepared]) -> None:
         assert self._stores.graph is not None
@@ -368,15 +392,37 @@ class RetainPipeline:
         await self._stores.graph.store_entities(list(entities.values()), bank)
         await self._stores.graph.link_memories_to_entities(associations, bank)
 
-    async def _compensate(self, done: list[tuple[str, str, list[str]]]) -> None:
-        """Undo a partial write; log (never mask the original error) when undo fails too."""
-        for kind, bank, ids in reversed(done):
-            try:
-                if kind == "vector":
-                    await self._stores.vector.delete(ids, bank)
-                elif kind == "document" and self._stores.document is not None:
-                    await self._stores.document.delete(ids, bank)
-                elif kind == "graph" and self._stores.graph is not None:
-                    await self._stores.graph.delete_memories(ids, bank)
-            except Exception:
-                logger.exception("retain compensation failed", extra={"store": kind, "bank_id": bank})
+    async def _compensate(self, written: list[tuple[str, str, list[str]]]) -> None:
+        """Undo a partial write, every store at once."""
+        await asyncio.gather(*(self._undo(kind, bank, ids) for kind, bank, ids in written))
+
+    async def _undo(self, kind: str, bank: str, ids: list[str]) -> None:
+        """Delete what one store took; log (never mask the original error) when that fails too."""
+        try:
+            if kind == "vector":
+                await self._stores.vector.delete(ids, bank)
+            elif kind == "document" and self._stores.document is not None:
+                await self._stores.document.delete(ids, bank)
+            elif kind == "graph" and self._stores.graph is not None:
+                await self._stores.graph.delete_memories(ids, bank)
+        except Exception:
+            logger.exception("retain compensation failed", extra={"store": kind, "bank_id": bank})
+
+    @staticmethod
+    def _raise_first(bank: str, failures: list[tuple[str, BaseException]]) -> NoReturn:
+        """Raise the failure of the first store in write order: an AstrocyteError other than a
+        StoreError (a dimension mismatch, say) as it is, anything else as a StoreError naming the
+        store. The other stores' failures are logged."""
+        (kind, error), *others = failures
+        for other_kind, other in others:
+            logger.error(
+                "retain: the %s store failed too",
+                other_kind,
+                exc_info=other,
+                extra={"store": other_kind, "bank_id": bank},
+            )
+        if not isinstance(error, Exception) or (
+            isinstance(error, AstrocyteError) and not isinstance(error, StoreError)
+        ):
+            raise error
+        raise StoreError(f"retain failed writing the {kind} store; nothing was kept: {error}") from error

@@ -4,8 +4,9 @@ One :class:`SqliteDatabase` wraps one ``sqlite3`` connection (``check_same_threa
 ``threading.Lock``; async callers hop to a worker thread with ``asyncio.to_thread`` so the event loop
 never blocks on disk. Writes run in ``BEGIN IMMEDIATE`` transactions (all or nothing); reads run in a
 deferred transaction so everything one call reads comes from one snapshot. Several connections (one per
-store, possibly in other processes) may share a file: WAL mode lets readers proceed during a write and
-``busy_timeout`` makes writers queue instead of failing.
+store, possibly in other processes) may share a file: WAL mode lets readers proceed during a write,
+one process's writers to a file queue on a lock of their own, and ``busy_timeout`` makes writers of
+other processes queue instead of failing.
 
 Schema versions live in the ``astrocyte_schema`` table, one row per component (``vector``, ``graph``,
 ``document``) so stores sharing a file migrate their own tables independently. Migrations are
@@ -51,6 +52,10 @@ Migration = Sequence[str]
 
 DEFAULT_BUSY_TIMEOUT_MS = 5000
 _MEMORY = ":memory:"
+#: One write lock per database file for all of this process's connections to it (see
+#: :func:`_file_write_lock`), and the lock guarding that registry.
+_FILE_WRITE_LOCKS: dict[str, threading.Lock] = {}
+_FILE_WRITE_LOCKS_GUARD = threading.Lock()
 
 
 def default_db_path() -> Path:
@@ -77,6 +82,20 @@ def resolve_db_path(path: str | os.PathLike[str] | None) -> str:
     return str(target)
 
 
+def _file_write_lock(path: str) -> threading.Lock:
+    """The lock this process's writers to ``path`` take around their write transaction.
+
+    SQLite admits one writer per file; without this a second connection of the process (the stores
+    sharing a file, written concurrently by retain) would poll SQLite's busy handler, which sleeps up
+    to 100 ms between tries, and get the file late. Queued here it gets the file as soon as the
+    previous writer commits. Other processes still wait through the busy timeout.
+    """
+    if path == _MEMORY:  # a private database per connection: nothing to share
+        return threading.Lock()
+    with _FILE_WRITE_LOCKS_GUARD:
+        return _FILE_WRITE_LOCKS.setdefault(os.path.realpath(path), threading.Lock())
+
+
 class SqliteDatabase:
     """A locked connection to one SQLite file with WAL, busy timeout and versioned schema."""
 
@@ -91,6 +110,7 @@ class SqliteDatabase:
         self.path = path
         self.component = component
         self._lock = threading.Lock()
+        self._write_lock = _file_write_lock(path)
         self._closed = False
         try:
             conn = sqlite3.connect(
@@ -202,7 +222,8 @@ class SqliteDatabase:
 
         ``on_commit(result)`` runs after a successful commit, still under the lock (cache upkeep).
         """
-        return self._in_transaction("BEGIN IMMEDIATE", fn, on_commit)
+        with self._lock, self._write_lock:  # connection first, then the file: every writer's order
+            return self._run_locked(self._transaction("BEGIN IMMEDIATE", fn, on_commit))
 
     def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``fn`` in one read transaction (one consistent snapshot)."""
