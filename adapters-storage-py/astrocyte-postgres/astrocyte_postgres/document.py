@@ -107,6 +107,10 @@ class PostgresDocumentStore(PostgresStoreBase):
     """
 
     _component = "document"
+    # PostgreSQL replans the ranking statement on every search (its custom plans look cheaper than
+    # the generic one), ~0.5 ms a search; the generic plan has the same shape (each class read
+    # through the GIN index in row order, lazily under the cap), so prepared statements keep it.
+    _session_settings = ("plan_cache_mode=force_generic_plan",)
 
     def __init__(
         self,
@@ -212,7 +216,7 @@ class PostgresDocumentStore(PostgresStoreBase):
             if not weighted:
                 return []
             statement, params = self._ranking_statement(weighted, bank_id, limit, filters)
-            cursor = await conn.execute(statement, params)
+            cursor = await conn.execute(statement, params, prepare=True)
             rows = await cursor.fetchall()
         return [
             DocumentHit(
@@ -266,6 +270,7 @@ class PostgresDocumentStore(PostgresStoreBase):
             "   to_tsvector(%(lang)s::regconfig, w) AS v FROM unnest(%(words)s::text[]) AS w) AS t"
             " WHERE numnode(t.q) > 0",
             {"bank": bank_id, "lang": self._language, "words": words},
+            prepare=True,
         )
         weighted: list[tuple[float, str, int]] = []
         for query, df, count in await cursor.fetchall():

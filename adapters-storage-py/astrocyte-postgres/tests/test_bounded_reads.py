@@ -1,5 +1,5 @@
 """Full-text and graph reads stay bounded on common words and much-mentioned entities, and keep the
-best candidates when they cap; the graph v1 → v2 migration keeps stored mentions."""
+best candidates when they cap; migrations keep what was stored."""
 
 from __future__ import annotations
 
@@ -151,9 +151,49 @@ async def test_document_v2_migration_counts_v1_documents(
             await v1.close()
     v2 = PostgresDocumentStore(dsn=postgres_dsn, schema=postgres_schema, migrate_on_start=False)
     try:
-        assert await v2.migrate() == [f"{postgres_schema}.document v2"]
+        assert await v2.migrate() == [f"{postgres_schema}.document v2", f"{postgres_schema}.document v3"]
         kept, recounted = _term_statistics(postgres_dsn, postgres_schema)
         assert kept == recounted == {(_BANK, "zeppelin"): 3, (_BANK, "lake"): 3}
         assert len(await v2.search_fulltext("zeppelin", _BANK)) == 3
     finally:
         await v2.close()
+
+
+async def test_document_v3_migration_moves_pending_entries_into_the_index(
+    postgres_dsn: str, postgres_schema: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with monkeypatch.context() as patch:
+        patch.setitem(_schema.MIGRATIONS, "document", _schema.MIGRATIONS["document"][:2])
+        v2 = PostgresDocumentStore(dsn=postgres_dsn, schema=postgres_schema)
+        try:  # a v2 index takes these into its pending list
+            await v2.store_documents([Document(id=f"d{i}", text=f"zeppelin {i}") for i in range(5)], _BANK)
+        finally:
+            await v2.close()
+    v3 = PostgresDocumentStore(dsn=postgres_dsn, schema=postgres_schema, migrate_on_start=False)
+    try:
+        assert await v3.migrate() == [f"{postgres_schema}.document v3"]
+        with psycopg.connect(postgres_dsn, options=f"-c search_path={postgres_schema},public") as conn:
+            row = conn.execute(
+                "SELECT reloptions FROM pg_class WHERE oid = 'astrocyte_documents_search'::regclass"
+            )
+            assert row.fetchone() == (["fastupdate=off"],)
+        assert len(await v3.search_fulltext("zeppelin", _BANK)) == 5
+    finally:
+        await v3.close()
+
+
+async def test_full_text_search_reuses_one_generic_plan(postgres_dsn: str, postgres_schema: str) -> None:
+    store = PostgresDocumentStore(dsn=postgres_dsn, schema=postgres_schema, max_pool_size=1)
+    try:
+        await store.store_documents(
+            [Document(id=f"d{i}", text=f"alice in berlin {i}") for i in range(9)], _BANK
+        )
+        for query in ("alice berlin", "berlin alice", "alice ghost berlin"):  # two words found each time
+            assert len(await store.search_fulltext(query, _BANK, limit=5)) == 5
+        async with store._connection() as conn:  # the pool's only connection: the one that searched
+            cursor = await conn.execute(
+                "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE '%ts_rank_cd%'"
+            )
+            assert await cursor.fetchall() == [(3, 0)]
+    finally:
+        await store.close()
