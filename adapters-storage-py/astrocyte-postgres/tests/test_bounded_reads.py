@@ -9,7 +9,7 @@ import psycopg
 import pytest
 from astrocyte_postgres import PostgresDocumentStore, PostgresGraphStore, _schema
 
-from astrocyte.types import Document, Entity, MemoryEntityAssociation
+from astrocyte.types import Document, Entity, EntityLink, MemoryEntityAssociation
 
 pytestmark = pytest.mark.backend("postgres")
 
@@ -70,6 +70,31 @@ async def test_much_mentioned_entity_contributes_its_newest_mentions(
         assert sorted(h.memory_id for h in hits) == ["m3", "m4", "m5"]
         both = await store.query_neighbors(["alice", "bob"], _BANK, max_depth=0, limit=10)
         assert {h.memory_id for h in both} == {"m0", "m3", "m4", "m5"}
+    finally:
+        await store.close()
+
+
+async def test_hub_entity_follows_its_heaviest_links_in_either_direction(
+    postgres_dsn: str, postgres_schema: str
+) -> None:
+    store = PostgresGraphStore(dsn=postgres_dsn, schema=postgres_schema, link_cap=3)
+    try:
+        weights = {"s1": 0.9, "s2": 0.8, "s3": 0.7, "s4": 0.6, "s5": 0.5}
+        links = [  # the hub is the source of odd spokes' links and the target of even ones'
+            EntityLink(source_id="hub", target_id=s, relation="knows", weight=w)
+            if int(s[1]) % 2
+            else EntityLink(source_id=s, target_id="hub", relation="knows", weight=w)
+            for s, w in weights.items()
+        ]
+        await store.store_links(links, _BANK)
+        await store.link_memories_to_entities(
+            [MemoryEntityAssociation(memory_id=f"m-{e}", entity_id=e) for e in ["hub", *weights]], _BANK
+        )
+        hits = await store.query_neighbors(["hub"], _BANK, max_depth=1, limit=10)
+        assert [h.memory_id for h in hits] == ["m-hub", "m-s1", "m-s2", "m-s3"]
+        # A spoke reaches the hub, and from there (depth 2) the hub's three heaviest links.
+        hits = await store.query_neighbors(["s5"], _BANK, max_depth=2, limit=10)
+        assert [h.memory_id for h in hits] == ["m-s5", "m-hub", "m-s1", "m-s2", "m-s3"]
     finally:
         await store.close()
 
