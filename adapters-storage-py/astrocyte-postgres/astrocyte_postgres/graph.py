@@ -74,15 +74,17 @@ evidence AS (
         WHERE bank_id = %(bank)s AND entity_id = r.entity_id ORDER BY seq DESC LIMIT %(mention_cap)s
     ) AS m
 ),
--- One sort serves both: each memory's nearest entity (first row) and its noisy-OR over all rows.
-scored AS (
-    SELECT DISTINCT ON (memory_id) memory_id, entity_id, depth,
-           1 - exp(sum(ln(1 - strength)) OVER (PARTITION BY memory_id)) AS score
-    FROM evidence ORDER BY memory_id, depth, entity_id
+-- Each memory's noisy-OR over its rows, hashed (sorting every row by memory id cost more); the
+-- nearest entity (least depth, then id) is looked up for the kept memories only.
+best AS (
+    SELECT memory_id, min(depth) AS depth, 1 - exp(sum(ln(1 - strength))) AS score
+    FROM evidence GROUP BY memory_id
+    ORDER BY score DESC, depth, memory_id LIMIT %(limit)s
 )
-SELECT memory_id, entity_id, depth, score FROM scored
-ORDER BY score DESC, depth, memory_id
-LIMIT %(limit)s
+SELECT b.memory_id, min(e.entity_id), b.depth, b.score
+FROM best b JOIN evidence e ON e.memory_id = b.memory_id AND e.depth = b.depth
+GROUP BY b.memory_id, b.depth, b.score
+ORDER BY b.score DESC, b.depth, b.memory_id
 """
 
 
