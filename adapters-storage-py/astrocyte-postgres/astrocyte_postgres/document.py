@@ -123,6 +123,10 @@ class PostgresDocumentStore(PostgresStoreBase):
     """
 
     _component = "document"
+    # PostgreSQL would replan the ranking statement on every search (~0.3-0.4 ms at 100k): its custom
+    # plans look cheaper than the generic one, yet have the same shape (each class one index scan,
+    # read lazily under the cap). Prepared statements keep the generic plan instead.
+    _session_settings = ("plan_cache_mode=force_generic_plan",)
 
     def __init__(
         self,
@@ -242,7 +246,7 @@ class PostgresDocumentStore(PostgresStoreBase):
             if not weighted:
                 return []
             statement, params = self._ranking_statement(weighted, bank_id, limit, filters)
-            cursor = await conn.execute(statement, params)
+            cursor = await conn.execute(statement, params, prepare=True)
             rows = await cursor.fetchall()
         return [
             DocumentHit(
@@ -296,6 +300,7 @@ class PostgresDocumentStore(PostgresStoreBase):
             "   to_tsvector(%(lang)s::regconfig, w) AS v FROM unnest(%(words)s::text[]) AS w) AS t"
             " WHERE numnode(t.q) > 0",
             {"bank": bank_id, "lang": self._language, "words": words},
+            prepare=True,
         )
         weighted: list[tuple[float, str, int]] = []
         for query, df, count in await cursor.fetchall():

@@ -7,8 +7,9 @@ noisy-OR of its reached entities' evidence ``0.5 * strength / (1 + depth)``, the
 built-in stores, computed in SQL so only ``limit`` rows leave the server.
 
 Each reached entity contributes its ``mention_cap`` most recently written mentions: a person named in
-a tenth of a large bank costs a bounded index range, not a tenth of the bank. Below the cap the result
-is exact.
+a tenth of a large bank costs a bounded index range, not a tenth of the bank. Each entity on the walk
+follows its ``link_cap`` heaviest links (ties: the neighbour's id), so a hub linked to thousands of
+entities adds ``link_cap`` of them per hop. Below the caps the result is exact.
 """
 
 from __future__ import annotations
@@ -45,10 +46,19 @@ _NEIGHBOURS = """
 WITH RECURSIVE walk(entity_id, depth, strength) AS (
     SELECT DISTINCT start COLLATE "C", 0, 1.0::double precision FROM unnest(%(ids)s::text[]) AS start
   UNION
-    SELECT CASE WHEN l.source_id = w.entity_id THEN l.target_id ELSE l.source_id END,
-           w.depth + 1, w.strength * least(1.0, l.weight)
-    FROM walk w JOIN astrocyte_graph_links l
-      ON l.bank_id = %(bank)s AND l.weight > 0 AND (l.source_id = w.entity_id OR l.target_id = w.entity_id)
+    SELECT l.neighbour, w.depth + 1, w.strength * least(1.0, l.weight)
+    FROM walk w CROSS JOIN LATERAL (
+        -- Each direction through its own index (an OR of both would read every link of the bank).
+        SELECT neighbour, weight FROM (
+            (SELECT target_id AS neighbour, weight FROM astrocyte_graph_links
+             WHERE bank_id = %(bank)s AND source_id = w.entity_id AND weight > 0
+             ORDER BY weight DESC, target_id LIMIT %(link_cap)s)
+          UNION ALL
+            (SELECT source_id, weight FROM astrocyte_graph_links
+             WHERE bank_id = %(bank)s AND target_id = w.entity_id AND weight > 0
+             ORDER BY weight DESC, source_id LIMIT %(link_cap)s)
+        ) AS both_ways ORDER BY weight DESC, neighbour LIMIT %(link_cap)s
+    ) AS l
     WHERE w.depth < %(max_depth)s
 ),
 nearest AS (SELECT entity_id, min(depth) AS depth FROM walk GROUP BY entity_id),
@@ -64,15 +74,17 @@ evidence AS (
         WHERE bank_id = %(bank)s AND entity_id = r.entity_id ORDER BY seq DESC LIMIT %(mention_cap)s
     ) AS m
 ),
--- One sort serves both: each memory's nearest entity (first row) and its noisy-OR over all rows.
-scored AS (
-    SELECT DISTINCT ON (memory_id) memory_id, entity_id, depth,
-           1 - exp(sum(ln(1 - strength)) OVER (PARTITION BY memory_id)) AS score
-    FROM evidence ORDER BY memory_id, depth, entity_id
+-- Each memory's noisy-OR over its rows, hashed (sorting every row by memory id cost more); the
+-- nearest entity (least depth, then id) is looked up for the kept memories only.
+best AS (
+    SELECT memory_id, min(depth) AS depth, 1 - exp(sum(ln(1 - strength))) AS score
+    FROM evidence GROUP BY memory_id
+    ORDER BY score DESC, depth, memory_id LIMIT %(limit)s
 )
-SELECT memory_id, entity_id, depth, score FROM scored
-ORDER BY score DESC, depth, memory_id
-LIMIT %(limit)s
+SELECT b.memory_id, min(e.entity_id), b.depth, b.score
+FROM best b JOIN evidence e ON e.memory_id = b.memory_id AND e.depth = b.depth
+GROUP BY b.memory_id, b.depth, b.score
+ORDER BY b.score DESC, b.depth, b.memory_id
 """
 
 
@@ -112,7 +124,7 @@ def _json_list(values: list[str]) -> str:
 
 
 class PostgresGraphStore(PostgresStoreBase):
-    """Entity graph in PostgreSQL (config: ``dsn``, ``schema``, pool sizes, ``mention_cap``).
+    """Entity graph in PostgreSQL (config: ``dsn``, ``schema``, pool sizes, ``mention_cap``, ``link_cap``).
 
     ``delete_memories`` drops the memories' mentions, then every entity they mentioned that no other
     memory mentions, with all links touching it (forget leaves no names behind).
@@ -130,6 +142,7 @@ class PostgresGraphStore(PostgresStoreBase):
         migrate_on_start: bool = True,
         connect_timeout_s: float = 10.0,
         mention_cap: int = 1000,
+        link_cap: int = 100,
     ) -> None:
         super().__init__(
             dsn=dsn,
@@ -140,6 +153,7 @@ class PostgresGraphStore(PostgresStoreBase):
             connect_timeout_s=connect_timeout_s,
         )
         self._mention_cap = max(1, mention_cap)
+        self._link_cap = max(1, link_cap)
 
     async def store_entities(self, entities: list[Entity], bank_id: str) -> list[str]:
         if not entities:
@@ -212,6 +226,7 @@ class PostgresGraphStore(PostgresStoreBase):
             "max_depth": max(0, max_depth),
             "limit": limit,
             "mention_cap": self._mention_cap,
+            "link_cap": self._link_cap,
         }
         async with self._connection() as conn:
             cursor = await conn.execute(_NEIGHBOURS, params)

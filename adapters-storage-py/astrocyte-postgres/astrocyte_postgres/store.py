@@ -32,6 +32,8 @@ class PostgresStoreBase:
 
     SPI_VERSION: ClassVar[int] = 1
     _component: ClassVar[Component]
+    #: Server settings (``name=value``) of every pooled connection besides ``search_path``.
+    _session_settings: ClassVar[tuple[str, ...]] = ()
 
     def __init__(
         self,
@@ -63,12 +65,16 @@ class PostgresStoreBase:
             "min_size": min_pool_size,
             "max_size": max_pool_size,
             "timeout": connect_timeout_s,
-            "kwargs": {"options": f"-c search_path={self._schema},public", "autocommit": True},
+            "kwargs": {"options": self._options(), "autocommit": True},
         }
         self._pool = self._new_pool()
         self._ready = False
         self._closed = False
         self._lock = asyncio.Lock()
+
+    def _options(self) -> str:
+        settings = (f"search_path={self._schema},public", *self._session_settings)
+        return " ".join(f"-c {setting}" for setting in settings)
 
     @property
     def schema(self) -> str:

@@ -1,5 +1,5 @@
 """Full-text and graph reads stay bounded on common words and much-mentioned entities, and keep the
-best candidates when they cap; the graph v1 → v2 migration keeps stored mentions."""
+best candidates when they cap; migrations keep what was stored."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import psycopg
 import pytest
 from astrocyte_postgres import PostgresDocumentStore, PostgresGraphStore, _schema
 
-from astrocyte.types import Document, Entity, MemoryEntityAssociation
+from astrocyte.types import Document, Entity, EntityLink, MemoryEntityAssociation
 
 pytestmark = pytest.mark.backend("postgres")
 
@@ -70,6 +70,31 @@ async def test_much_mentioned_entity_contributes_its_newest_mentions(
         assert sorted(h.memory_id for h in hits) == ["m3", "m4", "m5"]
         both = await store.query_neighbors(["alice", "bob"], _BANK, max_depth=0, limit=10)
         assert {h.memory_id for h in both} == {"m0", "m3", "m4", "m5"}
+    finally:
+        await store.close()
+
+
+async def test_hub_entity_follows_its_heaviest_links_in_either_direction(
+    postgres_dsn: str, postgres_schema: str
+) -> None:
+    store = PostgresGraphStore(dsn=postgres_dsn, schema=postgres_schema, link_cap=3)
+    try:
+        weights = {"s1": 0.9, "s2": 0.8, "s3": 0.7, "s4": 0.6, "s5": 0.5}
+        links = [  # the hub is the source of odd spokes' links and the target of even ones'
+            EntityLink(source_id="hub", target_id=s, relation="knows", weight=w)
+            if int(s[1]) % 2
+            else EntityLink(source_id=s, target_id="hub", relation="knows", weight=w)
+            for s, w in weights.items()
+        ]
+        await store.store_links(links, _BANK)
+        await store.link_memories_to_entities(
+            [MemoryEntityAssociation(memory_id=f"m-{e}", entity_id=e) for e in ["hub", *weights]], _BANK
+        )
+        hits = await store.query_neighbors(["hub"], _BANK, max_depth=1, limit=10)
+        assert [h.memory_id for h in hits] == ["m-hub", "m-s1", "m-s2", "m-s3"]
+        # A spoke reaches the hub, and from there (depth 2) the hub's three heaviest links.
+        hits = await store.query_neighbors(["s5"], _BANK, max_depth=2, limit=10)
+        assert [h.memory_id for h in hits] == ["m-s5", "m-hub", "m-s1", "m-s2", "m-s3"]
     finally:
         await store.close()
 
@@ -151,7 +176,7 @@ async def test_document_v2_migration_counts_v1_documents(
             await v1.close()
     v2 = PostgresDocumentStore(dsn=postgres_dsn, schema=postgres_schema, migrate_on_start=False)
     try:
-        assert await v2.migrate() == [f"{postgres_schema}.document v2", f"{postgres_schema}.document v3"]
+        assert await v2.migrate() == [f"{postgres_schema}.document v{v}" for v in (2, 3, 4)]
         kept, recounted = _term_statistics(postgres_dsn, postgres_schema)
         assert kept == recounted == {(_BANK, "zeppelin"): 3, (_BANK, "lake"): 3}
         assert len(await v2.search_fulltext("zeppelin", _BANK)) == 3
@@ -161,3 +186,43 @@ async def test_document_v2_migration_counts_v1_documents(
         assert [(n.offset, n.document.id) for n in found["d3"]] == [(-1, "d2"), (1, "d4")]
     finally:
         await v2.close()
+
+
+async def test_document_v4_migration_moves_pending_entries_into_the_index(
+    postgres_dsn: str, postgres_schema: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with monkeypatch.context() as patch:
+        patch.setitem(_schema.MIGRATIONS, "document", _schema.MIGRATIONS["document"][:3])
+        v3 = PostgresDocumentStore(dsn=postgres_dsn, schema=postgres_schema)
+        try:  # a v3 index takes these into its pending list
+            await v3.store_documents([Document(id=f"d{i}", text=f"zeppelin {i}") for i in range(5)], _BANK)
+        finally:
+            await v3.close()
+    v4 = PostgresDocumentStore(dsn=postgres_dsn, schema=postgres_schema, migrate_on_start=False)
+    try:
+        assert await v4.migrate() == [f"{postgres_schema}.document v4"]
+        with psycopg.connect(postgres_dsn, options=f"-c search_path={postgres_schema},public") as conn:
+            row = conn.execute(
+                "SELECT reloptions FROM pg_class WHERE oid = 'astrocyte_documents_search'::regclass"
+            )
+            assert row.fetchone() == (["fastupdate=off"],)
+        assert len(await v4.search_fulltext("zeppelin", _BANK)) == 5
+    finally:
+        await v4.close()
+
+
+async def test_full_text_search_reuses_one_generic_plan(postgres_dsn: str, postgres_schema: str) -> None:
+    store = PostgresDocumentStore(dsn=postgres_dsn, schema=postgres_schema, max_pool_size=1)
+    try:
+        await store.store_documents(
+            [Document(id=f"d{i}", text=f"alice in berlin {i}") for i in range(9)], _BANK
+        )
+        for query in ("alice berlin", "berlin alice", "alice ghost berlin"):  # two words found each time
+            assert len(await store.search_fulltext(query, _BANK, limit=5)) == 5
+        async with store._connection() as conn:  # the pool's only connection: the one that searched
+            cursor = await conn.execute(
+                "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE '%ts_rank_cd%'"
+            )
+            assert await cursor.fetchall() == [(3, 0)]
+    finally:
+        await store.close()
