@@ -24,6 +24,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import cast
 
 from astrocyte.config import HomeostasisSettings, RecallSettings
 from astrocyte.errors import CircuitOpenError, InvalidRequestError, StoreError
@@ -283,15 +284,16 @@ class RecallPipeline:
         run_weights: dict[str, float] = {}
         present: dict[str, list[tuple[str, float]]] = {}  # each run's ranking of the readable candidates
         for run in runs:
-            run_key = f"{run.name}{_SEP}{run.bank_id}"
-            run_weights[run_key] = weights.get(run.name, 1.0)
+            name = run.name
+            run_key = f"{name}{_SEP}{run.bank_id}"
+            run_weights[run_key] = weights.get(name, 1.0)
             present[run_key] = kept = []
             for key, score in rankings[run_key]:
                 payload = payloads.get(key)
                 if payload is not None:
                     kept.append((key, score))
-                    if run.name not in payload.strategies:
-                        payload.strategies.append(run.name)
+                    if name not in payload.strategies:
+                        payload.strategies.append(name)
         if self._settings.fusion == "rrf":
             ranked_ids = {rk: [k for k, _ in keys] for rk, keys in present.items()}
             fused = rrf_fuse(ranked_ids, run_weights, self._settings.rrf_k)
@@ -327,11 +329,10 @@ class RecallPipeline:
                         read_by_graph.setdefault(key, entry)
                     keys.append((key, 1.0 / rank))
             else:  # the scoring strategies rank payloads only
-                for entry in run.ranked:
-                    assert not isinstance(entry, str)
-                    key = prefix + entry.memory_id
-                    payloads.setdefault(key, entry)
-                    keys.append((key, entry.score))
+                for payload in cast(list[_Payload], run.ranked):
+                    key = prefix + payload.memory_id
+                    payloads.setdefault(key, payload)
+                    keys.append((key, payload.score))
             rankings[f"{run.name}{_SEP}{run.bank_id}"] = keys
         for key, payload in read_by_graph.items():
             payloads.setdefault(key, payload)
