@@ -59,6 +59,7 @@ def score_fuse(
     """
     if not 0.0 <= rank_blend <= 1.0:
         raise ValueError(f"rank_blend must be within [0, 1], got {rank_blend}")
+    score_share, top_prior = 1.0 - rank_blend, k + 1
     fused: dict[str, float] = {}
     for name, scored in rankings.items():
         weight = 1.0 if weights is None else weights.get(name, 1.0)
@@ -69,8 +70,7 @@ def score_fuse(
         spread = max(distinct.values()) - low
         for rank, (memory_id, score) in enumerate(distinct.items(), start=1):
             norm = (score - low) / spread if spread > 0 else 1.0
-            prior = (k + 1) / (k + rank)
-            contribution = weight * ((1.0 - rank_blend) * norm + rank_blend * prior)
+            contribution = weight * (score_share * norm + rank_blend * (top_prior / (k + rank)))
             fused[memory_id] = fused.get(memory_id, 0.0) + contribution
     return sorted(fused.items(), key=itemgetter(1), reverse=True)  # a stable sort: ties keep their order
 
