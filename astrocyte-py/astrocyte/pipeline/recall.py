@@ -217,17 +217,23 @@ class RecallPipeline:
         self, name: str, bank: str, weight: float, runner: Callable[[], Awaitable[list[_Payload | str]]]
     ) -> _StrategyRun:
         started = time.perf_counter()
-        trace = StrategyTrace(name=name, bank_id=bank, weight=weight)
         ranked: list[_Payload | str] = []
+        skipped, error = False, None
         try:
             ranked = await runner()
         except CircuitOpenError as exc:  # a store known to be broken is not even asked
-            trace.skipped = True
-            trace.error = str(exc)
+            skipped, error = True, str(exc)
         except Exception as exc:  # one broken store must not fail the whole recall
-            trace.error = f"{type(exc).__name__}: {exc}"
-        trace.duration_ms = (time.perf_counter() - started) * 1000
-        trace.hit_ids = [r if isinstance(r, str) else r.memory_id for r in ranked]
+            error = f"{type(exc).__name__}: {exc}"
+        trace = StrategyTrace(
+            name=name,
+            bank_id=bank,
+            weight=weight,
+            duration_ms=(time.perf_counter() - started) * 1000,
+            hit_ids=[r if isinstance(r, str) else r.memory_id for r in ranked],
+            skipped=skipped,
+            error=error,
+        )
         return _StrategyRun(name, bank, ranked, trace)
 
     async def _vector(
@@ -287,13 +293,14 @@ class RecallPipeline:
             name = run.name
             run_key = f"{name}{_SEP}{run.bank_id}"
             run_weights[run_key] = weights.get(name, 1.0)
-            present[run_key] = kept = []
-            for key, score in rankings[run_key]:
-                payload = payloads.get(key)
-                if payload is not None:
-                    kept.append((key, score))
-                    if name not in payload.strategies:
-                        payload.strategies.append(name)
+            ranking = rankings[run_key]
+            if name == "graph":  # only graph hits can lack a payload (no readable document)
+                ranking = [(key, score) for key, score in ranking if key in payloads]
+            present[run_key] = ranking
+            for key, _ in ranking:
+                strategies = payloads[key].strategies
+                if name not in strategies:
+                    strategies.append(name)
         if self._settings.fusion == "rrf":
             ranked_ids = {rk: [k for k, _ in keys] for rk, keys in present.items()}
             fused = rrf_fuse(ranked_ids, run_weights, self._settings.rrf_k)
