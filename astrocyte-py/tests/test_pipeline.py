@@ -11,6 +11,7 @@ import pytest
 
 from astrocyte import Astrocyte, InvalidRequestError, StoreError
 from astrocyte._facade import SyncAstrocyte
+from astrocyte.types import MemoryHit, RecallResult
 
 CONVERSATION = [
     ("Caroline", "I went to a LGBTQ support group yesterday and it was so powerful.", "2023-05-08"),
@@ -66,6 +67,22 @@ async def test_retain_then_recall_finds_the_memory_with_trace(memory: Astrocyte)
     assert all(s.duration_ms >= 0 for s in result.trace.strategies)
     assert set(result.hits[0].strategies) <= names | {"neighbor"}
     assert result.trace.total_ms > 0
+
+
+async def test_recall_hits_are_the_dtos_validation_would_build(memory: Astrocyte) -> None:
+    # The pipeline assembles hits without re-validating them; they must not differ from validated ones.
+    await _seed(memory)
+    for strategies in (["vector"], None):
+        result = await memory.recall("Where did Caroline move from?", bank_id="b1", strategies=strategies)
+        assert result.hits
+        for hit in result.hits:
+            validated = MemoryHit.model_validate(hit.model_dump())
+            assert hit == validated
+            assert hit.model_fields_set == validated.model_fields_set
+            assert hit.model_dump_json() == validated.model_dump_json()
+            copied = hit.model_copy(update={"score": hit.score + 1.0})
+            assert (copied.score, copied.memory_id) == (hit.score + 1.0, hit.memory_id)
+        assert RecallResult.model_validate_json(result.model_dump_json()) == result
 
 
 async def test_temporal_query_is_grounded(memory: Astrocyte) -> None:

@@ -11,6 +11,7 @@ Two fusers share one input shape, ``{strategy: [(id, score), ...]}`` best first:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from operator import itemgetter
 from typing import Literal
 
 __all__ = ["FusionMode", "rrf_fuse", "score_fuse"]
@@ -58,27 +59,26 @@ def score_fuse(
     """
     if not 0.0 <= rank_blend <= 1.0:
         raise ValueError(f"rank_blend must be within [0, 1], got {rank_blend}")
+    score_share, top_prior = 1.0 - rank_blend, k + 1
     fused: dict[str, float] = {}
     for name, scored in rankings.items():
         weight = 1.0 if weights is None else weights.get(name, 1.0)
         if weight <= 0 or not scored:
             continue
         distinct = _first_seen(scored)
-        low = min(score for _, score in distinct)
-        spread = max(score for _, score in distinct) - low
-        for rank, (memory_id, score) in enumerate(distinct, start=1):
+        low = min(distinct.values())
+        spread = max(distinct.values()) - low
+        for rank, (memory_id, score) in enumerate(distinct.items(), start=1):
             norm = (score - low) / spread if spread > 0 else 1.0
-            prior = (k + 1) / (k + rank)
-            contribution = weight * ((1.0 - rank_blend) * norm + rank_blend * prior)
+            contribution = weight * (score_share * norm + rank_blend * (top_prior / (k + rank)))
             fused[memory_id] = fused.get(memory_id, 0.0) + contribution
-    return sorted(fused.items(), key=lambda item: -item[1])
+    return sorted(fused.items(), key=itemgetter(1), reverse=True)  # a stable sort: ties keep their order
 
 
-def _first_seen(scored: Sequence[tuple[str, float]]) -> list[tuple[str, float]]:
-    seen: set[str] = set()
-    kept: list[tuple[str, float]] = []
+def _first_seen(scored: Sequence[tuple[str, float]]) -> dict[str, float]:
+    """Each id's first score, in first-seen order."""
+    first: dict[str, float] = {}
     for memory_id, score in scored:
-        if memory_id not in seen:
-            seen.add(memory_id)
-            kept.append((memory_id, score))
-    return kept
+        if memory_id not in first:
+            first[memory_id] = score
+    return first

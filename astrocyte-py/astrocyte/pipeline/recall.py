@@ -24,6 +24,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import cast
 
 from astrocyte.config import HomeostasisSettings, RecallSettings
 from astrocyte.errors import CircuitOpenError, InvalidRequestError, StoreError
@@ -133,10 +134,7 @@ class RecallPipeline:
                 runner = self._runner(name, request.query, query_vector, bank, filters, temporal, names)
                 if runner is not None:
                     jobs.append(self._timed(name, bank, weights[name], runner))
-        local_runs, proxied = await asyncio.gather(
-            asyncio.gather(*jobs), self._fetch_proxies(request.query, banks)
-        )
-        runs = list(local_runs)
+        runs, proxied = await self._gather(jobs, request.query, banks)
         if runs and all(r.trace.error for r in runs):
             raise StoreError(
                 "every recall strategy failed: " + "; ".join(f"{r.name}: {r.trace.error}" for r in runs)
@@ -219,17 +217,23 @@ class RecallPipeline:
         self, name: str, bank: str, weight: float, runner: Callable[[], Awaitable[list[_Payload | str]]]
     ) -> _StrategyRun:
         started = time.perf_counter()
-        trace = StrategyTrace(name=name, bank_id=bank, weight=weight)
         ranked: list[_Payload | str] = []
+        skipped, error = False, None
         try:
             ranked = await runner()
         except CircuitOpenError as exc:  # a store known to be broken is not even asked
-            trace.skipped = True
-            trace.error = str(exc)
+            skipped, error = True, str(exc)
         except Exception as exc:  # one broken store must not fail the whole recall
-            trace.error = f"{type(exc).__name__}: {exc}"
-        trace.duration_ms = (time.perf_counter() - started) * 1000
-        trace.hit_ids = [r if isinstance(r, str) else r.memory_id for r in ranked]
+            error = f"{type(exc).__name__}: {exc}"
+        trace = StrategyTrace(
+            name=name,
+            bank_id=bank,
+            weight=weight,
+            duration_ms=(time.perf_counter() - started) * 1000,
+            hit_ids=[r if isinstance(r, str) else r.memory_id for r in ranked],
+            skipped=skipped,
+            error=error,
+        )
         return _StrategyRun(name, bank, ranked, trace)
 
     async def _vector(
@@ -283,13 +287,20 @@ class RecallPipeline:
     ) -> list[_Payload]:
         """The candidates of every run, fused, best first (each payload's ``score`` set to its fused score)."""
         payloads, rankings = self._candidates(runs, trace)
-        run_weights = {f"{r.name}{_SEP}{r.bank_id}": weights.get(r.name, 1.0) for r in runs}
-        for run_key, keys in rankings.items():
-            strategy = run_key.split(_SEP, 1)[0]
-            for key, _ in keys:
-                if key in payloads and strategy not in payloads[key].strategies:
-                    payloads[key].strategies.append(strategy)
-        present = {rk: [(k, s) for k, s in keys if k in payloads] for rk, keys in rankings.items()}
+        run_weights: dict[str, float] = {}
+        present: dict[str, list[tuple[str, float]]] = {}  # each run's ranking of the readable candidates
+        for run in runs:
+            name = run.name
+            run_key = f"{name}{_SEP}{run.bank_id}"
+            run_weights[run_key] = weights.get(name, 1.0)
+            ranking = rankings[run_key]
+            if name == "graph":  # only graph hits can lack a payload (no readable document)
+                ranking = [(key, score) for key, score in ranking if key in payloads]
+            present[run_key] = ranking
+            for key, _ in ranking:
+                strategies = payloads[key].strategies
+                if name not in strategies:
+                    strategies.append(name)
         if self._settings.fusion == "rrf":
             ranked_ids = {rk: [k for k, _ in keys] for rk, keys in present.items()}
             fused = rrf_fuse(ranked_ids, run_weights, self._settings.rrf_k)
@@ -313,18 +324,22 @@ class RecallPipeline:
         unread: set[str] = set()
         rankings: dict[str, list[tuple[str, float]]] = {}
         for run in runs:
+            prefix = f"{run.bank_id}{_SEP}"
             keys: list[tuple[str, float]] = []
-            for rank, entry in enumerate(run.ranked, start=1):
-                graph = run.name == "graph"  # graph hits are ranked, not scored
-                if isinstance(entry, str):  # a graph hit without a readable document
-                    key = f"{run.bank_id}{_SEP}{entry}"
-                    unread.add(key)
-                    score = 1.0 / rank
-                else:
-                    key = f"{run.bank_id}{_SEP}{entry.memory_id}"
-                    (read_by_graph if graph else payloads).setdefault(key, entry)
-                    score = 1.0 / rank if graph else entry.score
-                keys.append((key, score))
+            if run.name == "graph":  # graph hits are ranked, not scored
+                for rank, entry in enumerate(run.ranked, start=1):
+                    if isinstance(entry, str):  # a graph hit without a readable document
+                        key = prefix + entry
+                        unread.add(key)
+                    else:
+                        key = prefix + entry.memory_id
+                        read_by_graph.setdefault(key, entry)
+                    keys.append((key, 1.0 / rank))
+            else:  # the scoring strategies rank payloads only
+                for payload in cast(list[_Payload], run.ranked):
+                    key = prefix + payload.memory_id
+                    payloads.setdefault(key, payload)
+                    keys.append((key, payload.score))
             rankings[f"{run.name}{_SEP}{run.bank_id}"] = keys
         for key, payload in read_by_graph.items():
             payloads.setdefault(key, payload)
@@ -421,8 +436,17 @@ class RecallPipeline:
         trace.notes.append(f"neighbour spreading: {len(bonus)} turns boosted in {elapsed_ms:.1f} ms")
         return sorted(known.values(), key=lambda hit: -hit.score)
 
-    async def _fetch_proxies(self, query: str, banks: list[str]) -> list[ProxyFetch]:
-        return await self._proxies.fetch(query, banks) if self._proxies else []
+    async def _gather(
+        self, jobs: list[Awaitable[_StrategyRun]], query: str, banks: list[str]
+    ) -> tuple[list[_StrategyRun], list[ProxyFetch]]:
+        """The strategy runs and the proxies' answers, concurrently. A lone strategy with no proxy to
+        ask is awaited in place: no task to schedule, no extra event-loop turns per recall."""
+        if not (self._proxies and self._proxies.for_banks(banks)):
+            if len(jobs) == 1:
+                return [await jobs[0]], []
+            return list(await asyncio.gather(*jobs)), []
+        local_runs, proxied = await asyncio.gather(asyncio.gather(*jobs), self._proxies.fetch(query, banks))
+        return list(local_runs), proxied
 
     def _merge_external(
         self, hits: list[MemoryHit], external: dict[str, list[MemoryHit]], weights: dict[str, float]
@@ -461,18 +485,33 @@ class RecallPipeline:
         return kept
 
 
+_HIT_FIELDS = frozenset(MemoryHit.model_fields)
+
+
 def _memory_hit(payload: _Payload) -> MemoryHit:
-    # Payloads come from validated store DTOs: skip re-validation on this hot path.
-    return MemoryHit.model_construct(
-        memory_id=payload.memory_id,
-        bank_id=payload.bank_id,
-        text=payload.text,
-        score=payload.score,
-        metadata=payload.metadata,
-        tags=payload.tags,
-        occurred_at=payload.occurred_at,
-        strategies=payload.strategies,
+    """The hit DTO of a payload, assembled the way ``MemoryHit.model_construct`` does it. Payloads come
+    from validated store DTOs, so nothing is re-validated; ``model_construct`` itself re-walks every
+    field's defaults and aliases, which costs more than validating would on this hot path."""
+    hit = MemoryHit.__new__(MemoryHit)
+    set_slot = object.__setattr__
+    set_slot(
+        hit,
+        "__dict__",
+        {
+            "memory_id": payload.memory_id,
+            "bank_id": payload.bank_id,
+            "text": payload.text,
+            "score": payload.score,
+            "metadata": payload.metadata,
+            "tags": payload.tags,
+            "occurred_at": payload.occurred_at,
+            "strategies": payload.strategies,
+        },
     )
+    set_slot(hit, "__pydantic_fields_set__", set(_HIT_FIELDS))
+    set_slot(hit, "__pydantic_extra__", None)
+    set_slot(hit, "__pydantic_private__", None)
+    return hit
 
 
 def _as_hit(candidate: _Payload | MemoryHit) -> MemoryHit:

@@ -99,7 +99,10 @@ class _Guarded:
         value = getattr(self._inner, name)
         if name in _UNGUARDED or not inspect.iscoroutinefunction(value):
             return value
-        return self._wrap(value)
+        guarded = self._wrap(value)
+        # Kept on the instance: later calls find it without __getattr__ or a new closure per call.
+        setattr(self, name, guarded)
+        return guarded
 
     def _wrap(self, method: Callable[..., Awaitable[_T]]) -> Callable[..., Awaitable[_T]]:
         async def call(*args: Any, **kwargs: Any) -> _T:
