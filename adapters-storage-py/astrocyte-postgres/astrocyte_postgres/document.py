@@ -229,6 +229,7 @@ class PostgresDocumentStore(PostgresStoreBase):
             if not self._bulk_depth:
                 async with self._connection() as conn:
                     await _build_search_index(conn)
+                    await conn.execute("ANALYZE astrocyte_documents")  # estimates after the import
 
     @staticmethod
     async def _retain_order(conn: Any, ids: list[str]) -> dict[str, int]:

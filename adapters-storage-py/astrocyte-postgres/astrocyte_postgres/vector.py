@@ -150,6 +150,7 @@ class PostgresVectorStore(PostgresStoreBase):
                 deferred, self._deferred_dims = self._deferred_dims, set()
                 async with self._connection() as conn:
                     await self._index_if_due(conn, deferred)
+                    await conn.execute("ANALYZE astrocyte_vectors")  # row estimates for the new bank sizes
 
     async def _index_if_due(self, conn: AsyncConnection[Any], dims: set[int]) -> None:
         for dim in sorted(dims):
