@@ -318,8 +318,11 @@ class PostgresDocumentStore(PostgresStoreBase):
         (matched as a phrase) takes its rarest lexeme's count, an upper bound of the phrase's.
         """
         cursor = await conn.execute(
-            "SELECT t.q::text, (SELECT min(coalesce(s.df, 0)) FROM unnest(tsvector_to_array(t.v)) AS l(lexeme)"
-            "   LEFT JOIN astrocyte_document_terms s ON s.bank_id = %(bank)s AND s.lexeme = l.lexeme),"
+            # One primary-key lookup per lexeme: as a join, a stale row estimate for the bank (a table
+            # not analysed since it filled) made the planner hash the bank's every term (7 ms at 10k).
+            "SELECT t.q::text, (SELECT min(coalesce((SELECT s.df FROM astrocyte_document_terms s"
+            "   WHERE s.bank_id = %(bank)s AND s.lexeme = l.lexeme), 0))"
+            "   FROM unnest(tsvector_to_array(t.v)) AS l(lexeme)),"
             " (SELECT document_count FROM astrocyte_document_banks WHERE bank_id = %(bank)s)"
             " FROM (SELECT to_tsquery(%(lang)s::regconfig, quote_literal(w)) AS q,"
             "   to_tsvector(%(lang)s::regconfig, w) AS v FROM unnest(%(words)s::text[]) AS w) AS t"
