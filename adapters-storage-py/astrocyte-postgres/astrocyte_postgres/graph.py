@@ -74,17 +74,17 @@ evidence AS (
         WHERE bank_id = %(bank)s AND entity_id = r.entity_id ORDER BY seq DESC LIMIT %(mention_cap)s
     ) AS m
 ),
--- Each memory's noisy-OR over its rows, hashed (sorting every row by memory id cost more); the
--- nearest entity (least depth, then id) is looked up for the kept memories only.
+-- Each memory's noisy-OR over its rows, hashed (sorting every row by memory id cost more), and its
+-- nearest entity (least depth, then id) in the same pass: the depth as one leading character, so the
+-- least string is the answer. (Joining back to the evidence for it became a nested loop whenever the
+-- mention estimates were stale: 27 ms instead of 6 at 10k memories.)
 best AS (
-    SELECT memory_id, min(depth) AS depth, 1 - exp(sum(ln(1 - strength))) AS score
+    SELECT memory_id, min(depth) AS depth, 1 - exp(sum(ln(1 - strength))) AS score,
+           min((chr(48 + depth) || entity_id) COLLATE "C") AS nearest
     FROM evidence GROUP BY memory_id
     ORDER BY score DESC, depth, memory_id LIMIT %(limit)s
 )
-SELECT b.memory_id, min(e.entity_id), b.depth, b.score
-FROM best b JOIN evidence e ON e.memory_id = b.memory_id AND e.depth = b.depth
-GROUP BY b.memory_id, b.depth, b.score
-ORDER BY b.score DESC, b.depth, b.memory_id
+SELECT memory_id, substr(nearest, 2), depth, score FROM best ORDER BY score DESC, depth, memory_id
 """
 
 
