@@ -372,11 +372,8 @@ class RetainPipeline:
 
     async def _write_documents(self, bank: str, items: list[VectorItem]) -> None:
         assert self._stores.document is not None
-        # The vector items were validated a moment ago: their documents need not be again.
         docs = [
-            Document.model_construct(
-                id=v.id, text=v.text, metadata=v.metadata, tags=v.tags, occurred_at=v.occurred_at
-            )
+            Document(id=v.id, text=v.text, metadata=v.metadata, tags=v.tags, occurred_at=v.occurred_at)
             for v in items
         ]
         await self._stores.document.store_documents(docs, bank)
@@ -385,21 +382,13 @@ class RetainPipeline:
         assert self._stores.graph is not None
         entities: dict[str, Entity] = {}
         associations: list[MemoryEntityAssociation] = []
-        # Ids and names come from this pipeline (non-empty by construction): built without validation.
         for item in kept:
             for extracted in item.entities:
                 eid = entity_id(extracted.name)
-                if eid not in entities:
-                    entities[eid] = Entity.model_construct(
-                        id=eid,
-                        name=extracted.name,
-                        entity_type=extracted.entity_type,
-                        aliases=[],
-                        metadata={},
-                    )
-                associations.append(
-                    MemoryEntityAssociation.model_construct(memory_id=item.memory_id, entity_id=eid)
+                entities.setdefault(
+                    eid, Entity(id=eid, name=extracted.name, entity_type=extracted.entity_type)
                 )
+                associations.append(MemoryEntityAssociation(memory_id=item.memory_id, entity_id=eid))
         await self._stores.graph.store_entities(list(entities.values()), bank)
         await self._stores.graph.link_memories_to_entities(associations, bank)
 
