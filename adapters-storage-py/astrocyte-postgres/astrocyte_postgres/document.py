@@ -359,11 +359,8 @@ class PostgresDocumentStore(PostgresStoreBase):
                 (bank_id, list(dict.fromkeys(ids))),
             )
             rows = await cursor.fetchall()
-        # Rows were validated on the way in: construct without re-validating (recall's hot path).
         by_id = {
-            row[0]: Document.model_construct(
-                id=row[0], text=row[1], metadata=row[2], tags=list(row[3]), occurred_at=row[4]
-            )
+            row[0]: Document(id=row[0], text=row[1], metadata=row[2], tags=list(row[3]), occurred_at=row[4])
             for row in rows
         }
         return [by_id[i] for i in dict.fromkeys(ids) if i in by_id]
@@ -385,7 +382,7 @@ class PostgresDocumentStore(PostgresStoreBase):
             _, found = sides.setdefault(target_id, (int(target_seq), []))
             if seq is not None:
                 doc_id, text, metadata, tags, occurred_at = columns
-                document = Document.model_construct(
+                document = Document(
                     id=doc_id, text=text, metadata=metadata, tags=list(tags), occurred_at=occurred_at
                 )
                 found.append((int(seq), document))
@@ -397,12 +394,8 @@ def _offsets(target_seq: int, found: list[tuple[int, Document]]) -> list[Neighbo
     before = sorted((pair for pair in found if pair[0] < target_seq), key=lambda pair: pair[0])
     after = sorted((pair for pair in found if pair[0] > target_seq), key=lambda pair: pair[0])
     return [
-        NeighborDocument.model_construct(offset=pos - len(before), document=doc)
-        for pos, (_, doc) in enumerate(before)
-    ] + [
-        NeighborDocument.model_construct(offset=pos, document=doc)
-        for pos, (_, doc) in enumerate(after, start=1)
-    ]
+        NeighborDocument(offset=pos - len(before), document=doc) for pos, (_, doc) in enumerate(before)
+    ] + [NeighborDocument(offset=pos, document=doc) for pos, (_, doc) in enumerate(after, start=1)]
 
 
 async def _build_search_index(conn: Any) -> None:

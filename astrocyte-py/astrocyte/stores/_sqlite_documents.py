@@ -125,8 +125,7 @@ def _filter_sql(filters: VectorFilters | None) -> tuple[str, list[_Param]]:
 
 
 def _document(row: tuple[str, str, str, str, str | None]) -> Document:
-    # Rows were validated on the way in: construct without re-validating (hot path of recall).
-    return Document.model_construct(
+    return Document(
         id=row[0],
         text=row[1],
         metadata=json.loads(row[2]),
@@ -247,11 +246,11 @@ class SqliteDocumentStore(SqliteStoreBase):
                     decoded[pk] = _document(tuple(columns))
             return {
                 target_id: [
-                    NeighborDocument.model_construct(offset=pos - len(before), document=decoded[pk])
+                    NeighborDocument(offset=pos - len(before), document=decoded[pk])
                     for pos, pk in enumerate(sorted(before))
                 ]
                 + [
-                    NeighborDocument.model_construct(offset=pos, document=decoded[pk])
+                    NeighborDocument(offset=pos, document=decoded[pk])
                     for pos, pk in enumerate(sorted(after), start=1)
                 ]
                 for target_id, (_, before, after) in sides.items()
