@@ -27,7 +27,6 @@ from astrocyte.pipeline.retain import RetainPipeline, stored_duplicates_unprobed
 from astrocyte.pipeline.stores import MemoryStores
 from astrocyte.policy.audit import AuditSink
 from astrocyte.policy.breaker import guard_stores
-from astrocyte.provider import BulkLoad
 from astrocyte.recall.authority import RecallAuthority
 from astrocyte.recall.pipelines import RecallPipelines
 from astrocyte.recall.proxy import ProxyRecall
@@ -172,10 +171,7 @@ class Astrocyte:
         exit), and retains inside skip the near-duplicate probe of stored memories (it would scan the
         unindexed bank); exact repeats within a batch are still dropped. Searches stay correct but may
         be slow until the block exits: run imports in a maintenance window."""
-        async with contextlib.AsyncExitStack() as stack:
-            for store in (self.stores.vector, self.stores.document, self.stores.graph):
-                if isinstance(store, BulkLoad):
-                    await stack.enter_async_context(store.bulk_load())
+        async with self.stores.bulk_load():
             with stored_duplicates_unprobed():
                 yield
 

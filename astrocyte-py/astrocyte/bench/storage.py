@@ -23,12 +23,11 @@ and the statistics; :func:`run_storage_bench` does the I/O.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 import statistics
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -36,7 +35,6 @@ from astrocyte._facade import Astrocyte
 from astrocyte.embeddings.hashing import HashingEmbedder
 from astrocyte.pipeline.entities import entity_id, extract_entities_rules
 from astrocyte.pipeline.stores import MemoryStores
-from astrocyte.provider import BulkLoad
 from astrocyte.types import Document, Entity, MemoryEntityAssociation, RetainRequest, VectorItem
 
 __all__ = [
@@ -329,19 +327,9 @@ async def _bulk_rates(
     async with Astrocyte.from_config(next(configs)) as memory:
         stores = _raw(memory)
         started = time.perf_counter()
-        async with _stores_bulk_load(stores):
+        async with stores.bulk_load():
             for start in range(0, len(texts), batch):
                 await _raw_write(stores, bank, texts[start : start + batch], vectors)
                 progress("raw bulk write", min(start + batch, len(texts)), len(texts))
         raw_s = time.perf_counter() - started
     return len(texts) / framework_s, len(texts) / raw_s
-
-
-@contextlib.asynccontextmanager
-async def _stores_bulk_load(stores: MemoryStores) -> AsyncIterator[None]:
-    """Each store's own ``bulk_load`` (the raw side of what ``Astrocyte.bulk_load`` does)."""
-    async with contextlib.AsyncExitStack() as stack:
-        for store in (stores.vector, stores.document, stores.graph):
-            if isinstance(store, BulkLoad):
-                await stack.enter_async_context(store.bulk_load())
-        yield

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from astrocyte.provider import (
+    BulkLoad,
     DocumentStore,
     EmbeddingProvider,
     GraphStore,
@@ -35,6 +38,15 @@ class MemoryStores:
         if self.graph is not None:
             stores.append(("graph", self.graph))
         return stores
+
+    @contextlib.asynccontextmanager
+    async def bulk_load(self) -> AsyncIterator[None]:
+        """Every configured store's own ``bulk_load`` (stores without the capability: as they are)."""
+        async with contextlib.AsyncExitStack() as stack:
+            for _, store in self.named():
+                if isinstance(store, BulkLoad):
+                    await stack.enter_async_context(store.bulk_load())
+            yield
 
     async def close(self) -> None:
         for _, store in self.named():
