@@ -151,14 +151,14 @@ class PostgresDocumentStore(PostgresStoreBase):
             connect_timeout_s=connect_timeout_s,
         )
         self._language = language
-        self._language_checked = False
+        self._prepared = False
         self._bulk_depth = 0
         self._rank_cap = max(1, rank_cap)
 
-    async def _check_language(self, conn: Any) -> None:
-        """Once per store: the language exists, and the full-text index too (a bulk load that never
-        reached its exit, a killed import say, leaves it dropped)."""
-        if self._language_checked:
+    async def _prepare(self, conn: Any) -> None:
+        """Once per store, before its first read or write: the full-text index exists (a bulk load that
+        never reached its exit, a killed import say, leaves it dropped) and so does the language."""
+        if self._prepared:
             return
         if not self._bulk_depth:
             await _build_search_index(conn)
@@ -170,7 +170,7 @@ class PostgresDocumentStore(PostgresStoreBase):
                 key_path="document_store_config.language",
                 hint="use a configuration listed by `SELECT cfgname FROM pg_ts_config` (e.g. english, simple)",
             ) from exc
-        self._language_checked = True
+        self._prepared = True
 
     # ----------------------------------------------------------------- writes
 
@@ -180,7 +180,7 @@ class PostgresDocumentStore(PostgresStoreBase):
         latest = {doc.id: doc for doc in documents}
         rows = [latest[key] for key in sorted(latest)]  # one lock order for every writer
         async with self._connection() as conn:
-            await self._check_language(conn)
+            await self._prepare(conn)
             async with conn.transaction():
                 seq = await self._retain_order(conn, list(latest))
                 # Upserting the bank row locks it, so writers of a bank serialise and the count stays exact.
@@ -266,7 +266,7 @@ class PostgresDocumentStore(PostgresStoreBase):
         if not words or limit < 1:
             return []
         async with self._connection() as conn:
-            await self._check_language(conn)
+            await self._prepare(conn)
             weighted = await self._weigh(conn, words, bank_id)
             if not weighted:
                 return []
