@@ -21,10 +21,11 @@ from astrocyte.errors import DimensionMismatchError
 from astrocyte.pipeline.stores import MemoryStores
 from astrocyte.stores.memory import InMemoryDocumentStore, InMemoryGraphStore, InMemoryVectorStore
 from astrocyte.stores.sqlite import SqliteDocumentStore, SqliteGraphStore, SqliteVectorStore
-from astrocyte.types import Document, Entity, VectorItem
+from astrocyte.testing.faults import REFUSED_BANK
+from astrocyte.testing.faults import refusing as refusing_store
+from astrocyte.types import VectorItem
 
-#: Writes to this bank are refused by the failing stores; every other bank is written normally.
-DOOMED = "doomed"
+DOOMED = REFUSED_BANK
 KINDS = ("vector", "document", "graph")
 _PLAIN: dict[str, dict[str, type[Any]]] = {
     "memory": {"vector": InMemoryVectorStore, "document": InMemoryDocumentStore, "graph": InMemoryGraphStore},
@@ -32,50 +33,10 @@ _PLAIN: dict[str, dict[str, type[Any]]] = {
 }
 
 
-class _Refusing:
-    """Refuses a write to the doomed bank, after yielding once so the bank's other writes are under way."""
-
-    refused: asyncio.Event
-
-    async def _refuse(self, bank_id: str) -> None:
-        await asyncio.sleep(0)
-        if bank_id == DOOMED:
-            self.refused.set()
-            raise OSError("disk full")
-
-
-class _RefusingVectors(_Refusing):
-    async def store_vectors(self, items: list[VectorItem]) -> list[str]:
-        await self._refuse(items[0].bank_id)
-        return await super().store_vectors(items)
-
-
-class _RefusingDocuments(_Refusing):
-    async def store_documents(self, documents: list[Document], bank_id: str) -> list[str]:
-        await self._refuse(bank_id)
-        return await super().store_documents(documents, bank_id)
-
-
-class _RefusingEntities(_Refusing):
-    async def store_entities(self, entities: list[Entity], bank_id: str) -> list[str]:
-        await self._refuse(bank_id)
-        return await super().store_entities(entities, bank_id)
-
-
-_REFUSING: dict[str, type[_Refusing]] = {
-    "vector": _RefusingVectors,
-    "document": _RefusingDocuments,
-    "graph": _RefusingEntities,
-}
-
-
 def _store(backend: str, kind: str, tmp_path: Path, *, refusing: bool = False) -> Any:
     plain = _PLAIN[backend][kind]
-    cls = type(f"Refusing{plain.__name__}", (_REFUSING[kind], plain), {}) if refusing else plain
-    store = cls() if backend == "memory" else cls(path=str(tmp_path / "memory.db"))
-    if refusing:
-        store.refused = asyncio.Event()
-    return store
+    cls = refusing_store(plain, kind) if refusing else plain
+    return cls() if backend == "memory" else cls(path=str(tmp_path / "memory.db"))
 
 
 def _memory(stores: dict[str, Any], dimensions: int = 64) -> Astrocyte:

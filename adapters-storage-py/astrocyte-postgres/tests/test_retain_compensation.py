@@ -4,7 +4,6 @@ before the batch. The failing stores are the real Postgres stores with one write
 
 from __future__ import annotations
 
-import asyncio
 from itertools import combinations
 from typing import Any
 
@@ -17,12 +16,11 @@ from astrocyte import Astrocyte, StoreError
 from astrocyte.config import load_config
 from astrocyte.embeddings.hashing import HashingEmbedder
 from astrocyte.pipeline.stores import MemoryStores
-from astrocyte.types import Document, Entity, VectorItem
+from astrocyte.testing.faults import REFUSED_BANK, refusing
 
 pytestmark = pytest.mark.backend("postgres")
 
-#: Writes to this bank are refused by the failing stores; every other bank is written normally.
-DOOMED = "doomed"
+DOOMED = REFUSED_BANK
 KINDS = ("vector", "document", "graph")
 _PLAIN: dict[str, type[Any]] = {
     "vector": PostgresVectorStore,
@@ -45,45 +43,11 @@ _STATISTICS = (
 )
 
 
-class _Refusing:
-    """Refuses a write to the doomed bank, after yielding once so the bank's other writes are under way."""
-
-    async def _refuse(self, bank_id: str) -> None:
-        await asyncio.sleep(0)
-        if bank_id == DOOMED:
-            raise OSError("disk full")
-
-
-class _RefusingVectors(_Refusing):
-    async def store_vectors(self, items: list[VectorItem]) -> list[str]:
-        await self._refuse(items[0].bank_id)
-        return await super().store_vectors(items)
-
-
-class _RefusingDocuments(_Refusing):
-    async def store_documents(self, documents: list[Document], bank_id: str) -> list[str]:
-        await self._refuse(bank_id)
-        return await super().store_documents(documents, bank_id)
-
-
-class _RefusingEntities(_Refusing):
-    async def store_entities(self, entities: list[Entity], bank_id: str) -> list[str]:
-        await self._refuse(bank_id)
-        return await super().store_entities(entities, bank_id)
-
-
-_REFUSING: dict[str, type[_Refusing]] = {
-    "vector": _RefusingVectors,
-    "document": _RefusingDocuments,
-    "graph": _RefusingEntities,
-}
-
-
 def _memory(dsn: str, schema: str, failing: set[str]) -> Astrocyte:
     stores: dict[str, Any] = {}
     for kind in KINDS:
         plain = _PLAIN[kind]
-        cls = type(f"Refusing{plain.__name__}", (_REFUSING[kind], plain), {}) if kind in failing else plain
+        cls = refusing(plain, kind) if kind in failing else plain
         stores[kind] = cls(dsn=dsn, schema=schema)
     return Astrocyte(
         load_config({"profile": "minimal"}),
